@@ -1,0 +1,1 @@
+"""Accounts, roles, cohorts and sign-in sessions."""

@@ -1,0 +1,1 @@
+"""The case library: cases, their versions, the case file format and search."""

@@ -1,0 +1,259 @@
+"""The `ethicsforum` command: serve, db, cases and users."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+app = typer.Typer(
+    help="ethicsforum: structured debate on clinical ethics cases.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Migrate and back up the database.", no_args_is_help=True)
+cases_app = typer.Typer(help="Validate, import and export case files.", no_args_is_help=True)
+users_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(cases_app, name="cases")
+app.add_typer(users_app, name="users")
+
+
+def die(message: str, code: int = 1) -> NoReturn:
+    print(f"ethicsforum: {message}", file=sys.stderr)
+    raise typer.Exit(code)
+
+
+def load_settings():  # type: ignore[no-untyped-def]
+    """Settings from the environment, or one clear line and exit 2 when they are invalid."""
+    from pydantic import ValidationError
+
+    from ethicsforum.config import Settings
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"ETHICSFORUM_{'_'.join(str(p) for p in e['loc']).upper() or 'SETTINGS'}: "
+            f"{e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
+        )
+        die(f"invalid configuration: {problems}", 2)
+
+
+def connect(settings):  # type: ignore[no-untyped-def]
+    """An engine for a database known to answer, or one clear line and exit 1."""
+    from ethicsforum.db import DatabaseUnavailable, check_database, make_engine
+
+    engine = make_engine(settings)
+    try:
+        check_database(engine)
+    except DatabaseUnavailable as exc:
+        die(str(exc))
+    return engine
+
+
+def _import_when_empty(settings, engine) -> None:  # type: ignore[no-untyped-def]
+    from ethicsforum.cases import service
+    from ethicsforum.db import write_session
+
+    with write_session(engine) as session:
+        if service.count_cases(session):
+            return
+        paths = sorted(settings.cases_dir.glob("*.md"))
+        result = service.import_directory(session, paths=paths, frameworks=settings.frameworks)
+    print(
+        f"ethicsforum: imported {len(result.created)} cases from {settings.cases_dir}",
+        file=sys.stderr,
+    )
+    for problem in result.problems:
+        print(f"ethicsforum: skipped: {problem}", file=sys.stderr)
+
+
+@app.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64)] = 1,
+    demo: Annotated[bool, typer.Option("--demo", help="Create demo accounts and data.")] = False,
+    no_migrate: Annotated[bool, typer.Option("--no-migrate")] = False,
+) -> None:
+    """Serve the site and the JSON API."""
+    import uvicorn
+
+    from ethicsforum import migrate
+
+    settings = load_settings()
+    engine = connect(settings)
+    if no_migrate:
+        current, head = migrate.current_revision(engine), migrate.head_revision(settings)
+        if current != head:
+            die(
+                f"the database is at revision {current or 'none'}, not {head}; "
+                "run `ethicsforum db upgrade` or drop --no-migrate"
+            )
+    else:
+        migrate.upgrade(settings)
+    _import_when_empty(settings, engine)
+    if demo:
+        os.environ["ETHICSFORUM_DEMO"] = "true"
+        from ethicsforum import demo as demo_data
+
+        demo_data.ensure_demo(settings, engine)
+    engine.dispose()
+    settings.resolved_secret_key()  # created once here, before workers race for it
+    if not settings.rate_limits:
+        print(
+            "ethicsforum: WARNING: rate limits are off (ETHICSFORUM_RATE_LIMITS=off)",
+            file=sys.stderr,
+        )
+    print(f"ethicsforum: serving on http://{host}:{port}", file=sys.stderr)
+    uvicorn.run(
+        "ethicsforum.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        proxy_headers=False,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database to the newest revision."""
+    from ethicsforum import migrate
+
+    settings = load_settings()
+    connect(settings).dispose()
+    migrate.upgrade(settings)
+    print(f"ethicsforum: database at revision {migrate.head_revision(settings)}")
+
+
+@db_app.command("backup")
+def db_backup(target: Path) -> None:
+    """Write a consistent copy of the database to TARGET, even while the server runs."""
+    from ethicsforum import backup
+
+    settings = load_settings()
+    connect(settings).dispose()
+    try:
+        backup.backup(settings, target)
+    except backup.BackupFailed as exc:
+        die(str(exc))
+    print(f"ethicsforum: backup written to {target}")
+
+
+@cases_app.command("validate")
+def cases_validate(paths: list[Path]) -> None:
+    """Check case files; print every problem with file and line; exit 1 if any."""
+    from ethicsforum.cases.fileformat import CaseFileInvalid
+    from ethicsforum.cases.service import read_case_file
+
+    settings = load_settings()
+    bad = 0
+    for path in _expand(paths):
+        try:
+            read_case_file(path, frameworks=settings.frameworks)
+        except CaseFileInvalid as exc:
+            bad += 1
+            for problem in exc.problems:
+                print(problem)
+    total = len(_expand(paths))
+    print(f"{total - bad} of {total} case files valid", file=sys.stderr)
+    if bad:
+        raise typer.Exit(1)
+
+
+def _expand(paths: list[Path]) -> list[Path]:
+    out: list[Path] = []
+    for path in paths:
+        out.extend(sorted(path.glob("*.md")) if path.is_dir() else [path])
+    return out
+
+
+@cases_app.command("import")
+def cases_import(paths: list[Path]) -> None:
+    """Import case files; an existing slug with the same content is left as it is."""
+    from ethicsforum import migrate
+    from ethicsforum.cases import service
+    from ethicsforum.db import write_session
+
+    settings = load_settings()
+    engine = connect(settings)
+    migrate.upgrade(settings)
+    with write_session(engine) as session:
+        result = service.import_directory(
+            session, paths=_expand(paths), frameworks=settings.frameworks
+        )
+    for slug in result.created:
+        print(f"imported {slug}")
+    for slug in result.unchanged:
+        print(f"unchanged {slug}")
+    for problem in result.problems:
+        print(problem, file=sys.stderr)
+    if result.problems:
+        raise typer.Exit(1)
+
+
+@cases_app.command("export")
+def cases_export(
+    slug: str,
+    output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
+    version: Annotated[int | None, typer.Option(min=1)] = None,
+) -> None:
+    """Write a case in the case file format to FILE or standard output."""
+    from ethicsforum.cases import service
+    from ethicsforum.db import read_session
+
+    settings = load_settings()
+    engine = connect(settings)
+    with read_session(engine) as session:
+        try:
+            text = service.export_case(session, slug=slug, statuses=None, version=version)
+        except service.CaseNotFound as exc:
+            die(exc.message)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
+@users_app.command("create")
+def users_create(
+    username: str,
+    role: Annotated[str, typer.Option(help="student, faculty, committee or admin")],
+    display_name: Annotated[str | None, typer.Option("--display-name")] = None,
+    profession: Annotated[str | None, typer.Option("--profession")] = None,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin")] = False,
+) -> None:
+    """Create an account; the password is read from standard input."""
+    from ethicsforum import migrate
+    from ethicsforum.accounts import service
+    from ethicsforum.db import write_session
+    from ethicsforum.errors import DomainError
+
+    if not password_stdin:
+        die("pass --password-stdin and give the password on standard input", 2)
+    password = sys.stdin.readline().rstrip("\r\n")
+    settings = load_settings()
+    engine = connect(settings)
+    migrate.upgrade(settings)
+    with write_session(engine) as session:
+        try:
+            account = service.create_account(
+                session,
+                new=service.NewAccount(
+                    username=username,
+                    password=password,
+                    role=role,
+                    display_name=display_name,
+                    profession=profession,
+                ),
+            )
+        except DomainError as exc:
+            die(exc.message)
+    print(f"created {account.role} {account.username}")

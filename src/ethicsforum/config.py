@@ -1,0 +1,129 @@
+"""Settings read from ETHICSFORUM_* environment variables and an optional .env file."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_FRAMEWORKS = ("autonomy", "confidentiality", "justice", "beneficence")
+FRAMEWORK_PATTERN = r"^[a-z][a-z0-9-]{0,39}$"
+
+
+def _project_root() -> Path:
+    """The repository root when running from a checkout, else the working directory."""
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "alembic.ini").is_file() and (parent / "cases").is_dir():
+            return parent
+    return Path.cwd()
+
+
+class Settings(BaseSettings):
+    """Configuration of one ethicsforum installation."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ETHICSFORUM_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    database_url: str = Field(
+        default="sqlite:///instance/ethicsforum.db",
+        description="SQLAlchemy URL: sqlite:///path or postgresql+psycopg://user@host/db",
+    )
+    secret_key: SecretStr | None = Field(
+        default=None, description="Signs sessions and derives pseudonyms; generated when unset."
+    )
+    instance_dir: Path = Path("instance")
+    cases_dir: Path = Field(default_factory=lambda: _project_root() / "cases")
+    templates_dir: Path = Field(default_factory=lambda: _project_root() / "templates")
+    frameworks: Annotated[tuple[str, ...], NoDecode] = DEFAULT_FRAMEWORKS
+    rate_limits: bool = True
+    sqlite_busy_timeout_ms: int = Field(default=15_000, ge=0)
+    page_size: int = Field(default=20, ge=1, le=100)
+    demo: bool = False
+
+    @field_validator("frameworks", mode="before")
+    @classmethod
+    def _split_frameworks(cls, value: object) -> object:
+        # "autonomy,justice" from the environment as well as a proper list from code.
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("frameworks")
+    @classmethod
+    def _check_frameworks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        import re
+
+        if not value:
+            raise ValueError("at least one framework is needed")
+        for name in value:
+            if not re.match(FRAMEWORK_PATTERN, name):
+                raise ValueError(
+                    f"framework {name!r} must be lowercase letters, digits and hyphens"
+                )
+        if len(set(value)) != len(value):
+            raise ValueError("frameworks must not repeat")
+        return value
+
+    @field_validator("rate_limits", mode="before")
+    @classmethod
+    def _on_off(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in {"on", "off"}:
+            return value.strip().lower() == "on"
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            url = make_url(value)
+        except ArgumentError as exc:
+            raise ValueError(f"not a database URL: {value!r}") from exc
+        if url.get_backend_name() not in {"sqlite", "postgresql"}:
+            raise ValueError("use sqlite:///FILE or postgresql+psycopg://USER@HOST/DB")
+        if url.get_backend_name() == "postgresql" and url.get_driver_name() not in {
+            "psycopg",
+            "",
+        }:
+            raise ValueError("PostgreSQL URLs must use the psycopg driver: postgresql+psycopg://")
+        return value
+
+    @model_validator(mode="after")
+    def _no_placeholder_secret(self) -> Settings:
+        if self.secret_key is not None and len(self.secret_key.get_secret_value()) < 16:
+            raise ValueError("ETHICSFORUM_SECRET_KEY must be at least 16 characters")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def resolved_secret_key(self) -> str:
+        """The configured secret, or one generated once and kept in the instance folder."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        path = self.instance_dir / "secret_key"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            # O_EXCL: when several workers start at once, exactly one writes the key.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as handle:
+            key = secrets.token_urlsafe(48)
+            handle.write(key + "\n")
+        return key
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Discussions: positions, claims, rebuttals, revisions and stances."""

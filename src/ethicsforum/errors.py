@@ -1,0 +1,128 @@
+"""Domain errors and the handlers that answer them as JSON, a page or an inline fragment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+
+class DomainError(Exception):
+    """A rule of the product was broken; subclasses say which and with what status."""
+
+    status_code = 400
+    title = "That did not work"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(DomainError):
+    """Absent, or not visible to this user: the two must look the same."""
+
+    status_code = 404
+    title = "Not found"
+
+
+class Conflict(DomainError):
+    status_code = 409
+    title = "Conflict"
+
+
+class Invalid(DomainError):
+    """Input that passed the schema but breaks a rule; carries every problem."""
+
+    status_code = 422
+    title = "Please correct the following"
+
+    def __init__(self, message: str, problems: list[dict[str, Any]] | None = None):
+        super().__init__(message)
+        self.problems = problems or []
+
+
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _page(
+    request: Request, status: int, title: str, message: str, problems: list[str] | None = None
+) -> Response:
+    from ethicsforum.templating import templates
+
+    return templates.TemplateResponse(
+        request,
+        "errors/error.html",
+        {"status": status, "title": title, "message": message, "problems": problems or []},
+        status_code=status,
+    )
+
+
+_HTTP_TITLES = {
+    400: "Bad request",
+    401: "Please sign in",
+    403: "Not allowed",
+    404: "Page not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Too large",
+    429: "Too many requests",
+}
+
+
+def _describe(error: dict[str, Any]) -> str:
+    loc = [str(p) for p in error.get("loc", ()) if p not in ("query", "body", "path", "form")]
+    where = ".".join(loc)
+    return f"{where}: {error.get('msg', 'invalid')}" if where else str(error.get("msg"))
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on the app."""
+
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> Response:
+        if is_api(request):
+            if isinstance(exc, Invalid) and exc.problems:
+                return JSONResponse({"detail": exc.problems}, status_code=exc.status_code)
+            return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
+        problems = [str(p.get("msg")) for p in getattr(exc, "problems", [])]
+        return _page(request, exc.status_code, exc.title, exc.message, problems)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        if is_api(request):
+            return await request_validation_exception_handler(request, exc)
+        problems = [_describe(e) for e in exc.errors()]
+        return _page(
+            request,
+            422,
+            "Please correct the following",
+            "Some of what was sent could not be used.",
+            problems,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        headers = getattr(exc, "headers", None)
+        if is_api(request):
+            return JSONResponse(
+                {"detail": exc.detail}, status_code=exc.status_code, headers=headers
+            )
+        title = _HTTP_TITLES.get(exc.status_code, "Something went wrong")
+        message = (
+            exc.detail
+            if isinstance(exc.detail, str) and exc.status_code != 404
+            else (
+                "There is nothing at this address, or you may not see it."
+                if exc.status_code == 404
+                else str(exc.detail)
+            )
+        )
+        response = _page(request, exc.status_code, title, message)
+        if headers:
+            response.headers.update(headers)
+        return response

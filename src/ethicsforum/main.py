@@ -1,0 +1,60 @@
+"""The application factory: routers, static files, error handlers and security headers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from ethicsforum import __version__, errors, templating
+from ethicsforum.config import Settings, get_settings
+from ethicsforum.db import make_engine
+from ethicsforum.security import SecurityHeaders
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app for these settings (the environment's when none are given)."""
+    from ethicsforum.accounts import api as accounts_api
+    from ethicsforum.cases import api as cases_api
+    from ethicsforum.cases import views as cases_views
+
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="ethicsforum",
+        version=__version__,
+        description="Structured, framework-tagged debate on clinical ethics cases.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = make_engine(settings)
+    templating.use_directory(str(settings.templates_dir))
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(accounts_api.router)
+    app.include_router(cases_api.router)
+    app.include_router(cases_views.router)
+
+    @app.get("/", include_in_schema=False, name="home_page")
+    def home_page() -> RedirectResponse:
+        return RedirectResponse("/cases", status_code=303)
+
+    @app.get("/healthz", include_in_schema=False, name="health")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    errors.install(app)
+    app.add_middleware(SecurityHeaders)
+
+    return app
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    app.state.engine.dispose()

@@ -1,0 +1,26 @@
+"""Every domain's tables, imported in one place so the metadata is complete."""
+
+from ethicsforum.accounts.models import (  # noqa: F401
+    Account,
+    ApiToken,
+    BrowserSession,
+    Cohort,
+    Membership,
+    SignInAttempt,
+)
+from ethicsforum.cases.models import CaseVersion, EthicsCase  # noqa: F401
+from ethicsforum.discussions.models import (  # noqa: F401
+    Claim,
+    Discussion,
+    Position,
+    Rebuttal,
+    Revision,
+    Stance,
+)
+from ethicsforum.moderation.models import (  # noqa: F401
+    AuditEntry,
+    ExemplaryMark,
+    Feedback,
+    Flag,
+)
+from ethicsforum.notifications.models import Notification  # noqa: F401

@@ -1,0 +1,1 @@
+"""Moderation: flags, hiding, exemplary marks, private feedback and the audit log."""

@@ -1,0 +1,1 @@
+"""In-site notifications: rebuttals, marks, hides, phase changes and flags awaiting faculty."""

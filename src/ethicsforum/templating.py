@@ -1,0 +1,59 @@
+"""The one templates object, its filters, and is_htmx()."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import Request
+from jinja2_fragments.fastapi import Jinja2Blocks
+from markupsafe import Markup
+
+from ethicsforum import __version__
+from ethicsforum.config import get_settings
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def trusted_html(value: str | None) -> Markup:
+    """Mark HTML as safe; only for text already sanitised by ethicsforum.markdown."""
+    return Markup(value or "")  # noqa: S704 - input comes from render_markdown only
+
+
+def date(value: datetime | None, fmt: str = "%-d %B %Y") -> str:
+    return value.strftime(fmt) if value else ""
+
+
+def _build() -> Jinja2Blocks:
+    t = Jinja2Blocks(directory=str(get_settings().templates_dir))
+    t.env.filters["trusted_html"] = trusted_html
+    t.env.filters["date"] = date
+    t.env.globals["app_version"] = __version__
+    t.env.globals["htmx_file"] = "htmx-2.0.11.min.js"
+    return t
+
+
+templates = _build()
+
+
+def use_directory(directory: str) -> None:
+    """Point the templates object at another folder (tests and installed packages)."""
+    from jinja2 import FileSystemLoader
+
+    templates.env.loader = FileSystemLoader(directory)
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any],
+    status_code: int = 200,
+    block_name: str | None = None,
+) -> Any:
+    response = templates.TemplateResponse(
+        request, name, context, status_code=status_code, block_name=block_name
+    )
+    response.headers["Vary"] = "HX-Request"
+    return response
