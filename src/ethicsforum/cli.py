@@ -175,6 +175,29 @@ def _expand(paths: list[Path]) -> list[Path]:
     return out
 
 
+@cases_app.command("format")
+def cases_format(paths: list[Path]) -> None:
+    """Rewrite valid case files in canonical form, the form export writes."""
+    from ethicsforum.cases.fileformat import CaseFileInvalid, render_case_file
+    from ethicsforum.cases.service import read_case_file
+
+    settings = load_settings()
+    failed = False
+    for path in _expand(paths):
+        try:
+            document = read_case_file(path, frameworks=settings.frameworks)
+        except CaseFileInvalid as exc:
+            failed = True
+            print(exc, file=sys.stderr)
+            continue
+        canonical = render_case_file(document)
+        if path.read_text(encoding="utf-8") != canonical:
+            path.write_text(canonical, encoding="utf-8")
+            print(f"reformatted {path}")
+    if failed:
+        raise typer.Exit(1)
+
+
 @cases_app.command("import")
 def cases_import(paths: list[Path]) -> None:
     """Import case files; an existing slug with the same content is left as it is."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import PlainTextResponse
 from sqlmodel import select
 
@@ -22,16 +23,15 @@ router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 def check_framework(request: Request, framework: str | None) -> None:
     allowed = request.app.state.settings.frameworks
     if framework is not None and framework not in allowed:
-        raise HTTPException(
-            422,
+        raise RequestValidationError(
             [
                 {
-                    "loc": ["query", "framework"],
+                    "loc": ("query", "framework"),
                     "type": "enum",
                     "input": framework,
-                    "msg": "framework must be one of " + ", ".join(allowed),
+                    "msg": "Input should be one of " + ", ".join(allowed),
                 }
-            ],
+            ]
         )
 
 

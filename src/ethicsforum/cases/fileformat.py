@@ -193,7 +193,8 @@ def _locate(
     duplicates: list[Problem] = []
 
     def walk(n: yaml.Node, path: tuple[Any, ...]) -> None:
-        lines[path] = n.start_mark.line + offset
+        # A key's own line wins over the line its value starts on.
+        lines.setdefault(path, n.start_mark.line + offset)
         if isinstance(n, yaml.MappingNode):
             seen: dict[Any, int] = {}
             for key_node, value_node in n.value:

@@ -8,20 +8,10 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 from ethicsforum.db import UTCDateTime, metadata
+from ethicsforum.migrations_support import include_object
 
 config = context.config
 target_metadata = metadata()
-
-# Full-text search objects are dialect-specific and written by hand in the migrations
-# (an FTS5 table on SQLite, a GIN expression index on PostgreSQL); autogenerate must not
-# try to drop or recreate them.
-SEARCH_OBJECTS = ("case_search", "ix_case_version_search")
-
-
-def include_object(
-    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
-) -> bool:
-    return not (name and name.startswith(SEARCH_OBJECTS))
 
 
 def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
