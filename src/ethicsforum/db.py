@@ -34,7 +34,9 @@ class DatabaseUnavailable(RuntimeError):
 
 def make_engine(settings: Settings) -> Engine:
     """Build the engine for the configured URL, with SQLite tuned for safe concurrent use."""
+    metadata()  # every table known, so foreign keys across domains resolve at flush
     url = make_url(settings.database_url)
+
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             from pathlib import Path
