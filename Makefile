@@ -26,7 +26,9 @@ run: $(VENV)/.installed-run
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy src
 	$(BIN)/pytest
+
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench

@@ -8,6 +8,9 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
+from sqlalchemy.engine import Engine
+
+from ethicsforum.config import Settings
 
 app = typer.Typer(
     help="ethicsforum: structured debate on clinical ethics cases.",
@@ -27,11 +30,9 @@ def die(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
-def load_settings():  # type: ignore[no-untyped-def]
+def load_settings() -> Settings:
     """Settings from the environment, or one clear line and exit 2 when they are invalid."""
     from pydantic import ValidationError
-
-    from ethicsforum.config import Settings
 
     try:
         return Settings()
@@ -44,7 +45,7 @@ def load_settings():  # type: ignore[no-untyped-def]
         die(f"invalid configuration: {problems}", 2)
 
 
-def connect(settings):  # type: ignore[no-untyped-def]
+def connect(settings: Settings) -> Engine:
     """An engine for a database known to answer, or one clear line and exit 1."""
     from ethicsforum.db import DatabaseUnavailable, check_database, make_engine
 
@@ -56,7 +57,7 @@ def connect(settings):  # type: ignore[no-untyped-def]
     return engine
 
 
-def _import_when_empty(settings, engine) -> None:  # type: ignore[no-untyped-def]
+def _import_when_empty(settings: Settings, engine: Engine) -> None:
     from ethicsforum.cases import service
     from ethicsforum.db import write_session
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import Request
+from fastapi.responses import Response
 from jinja2_fragments.fastapi import Jinja2Blocks
 from markupsafe import Markup
 
@@ -51,8 +52,9 @@ def render(
     context: dict[str, Any],
     status_code: int = 200,
     block_name: str | None = None,
-) -> Any:
-    response = templates.TemplateResponse(
+) -> Response:
+    response: Response = templates.TemplateResponse(
+
         request, name, context, status_code=status_code, block_name=block_name
     )
     response.headers["Vary"] = "HX-Request"

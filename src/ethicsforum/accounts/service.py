@@ -133,8 +133,9 @@ def issue_token(session: Session, *, account: Account) -> tuple[str, int]:
     session.add(
         ApiToken(
             token_hash=hash_token(token),
-            account_id=account.id,
+            account_id=account.id or 0,
             expires_at=utcnow() + TOKEN_LIFETIME,
+
         )
     )
     session.commit()

@@ -327,6 +327,7 @@ def parse_case_file(
 
 
 class _Dumper(yaml.SafeDumper):
+
     pass
 
 

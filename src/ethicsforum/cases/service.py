@@ -6,8 +6,9 @@ import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import and_, func, text
+from sqlalchemy import ColumnElement, and_, func, text
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
@@ -271,6 +272,13 @@ def list_versions(
     )
 
 
+def _is_current_version() -> ColumnElement[bool]:
+    return and_(
+        col(CaseVersion.case_id) == col(EthicsCase.id),
+        col(CaseVersion.version) == col(EthicsCase.current_version),
+    )
+
+
 def search_terms(q: str | None) -> list[str]:
     """The words of a query; punctuation and operators are never passed to the engine."""
     if not q:
@@ -305,9 +313,7 @@ def list_cases(
     a prefix on SQLite). `statuses` limits to what the viewer may see.
     """
     dialect = session.get_bind().dialect.name
-    current = and_(
-        CaseVersion.case_id == EthicsCase.id, CaseVersion.version == EthicsCase.current_version
-    )
+    current = _is_current_version()
     conditions: list[object] = []
     params: dict[str, object] = {}
     if statuses is not None:
@@ -360,7 +366,7 @@ def list_cases(
         .where(*conditions)  # type: ignore[arg-type]
         .options(defer(CaseVersion.vignette), defer(CaseVersion.vignette_html))  # type: ignore[arg-type]
     )
-    order = [rank] if rank is not None else []
+    order: list[Any] = [rank] if rank is not None else []
     order += [func.lower(CaseVersion.title), EthicsCase.slug]
     rows = session.exec(
         query.order_by(*order).offset((page - 1) * per_page).limit(per_page), params=params
@@ -370,12 +376,8 @@ def list_cases(
 
 def library_tags(session: Session, *, statuses: Collection[str] | None) -> list[str]:
     """Every tag used by a visible case's current version, for the filter list."""
-    query = select(CaseVersion.tags).join(
-        EthicsCase,
-        and_(
-            CaseVersion.case_id == EthicsCase.id, CaseVersion.version == EthicsCase.current_version
-        ),
-    )
+    query = select(CaseVersion.tags).join(EthicsCase, _is_current_version())
+
     if statuses is not None:
         query = query.where(col(EthicsCase.status).in_(list(statuses)))
     tags: set[str] = set()
