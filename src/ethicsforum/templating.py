@@ -54,7 +54,6 @@ def render(
     block_name: str | None = None,
 ) -> Response:
     response: Response = templates.TemplateResponse(
-
         request, name, context, status_code=status_code, block_name=block_name
     )
     response.headers["Vary"] = "HX-Request"

@@ -135,7 +135,6 @@ def issue_token(session: Session, *, account: Account) -> tuple[str, int]:
             token_hash=hash_token(token),
             account_id=account.id or 0,
             expires_at=utcnow() + TOKEN_LIFETIME,
-
         )
     )
     session.commit()

@@ -327,7 +327,6 @@ def parse_case_file(
 
 
 class _Dumper(yaml.SafeDumper):
-
     pass
 
 
