@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     rate_limits: bool = True
     sqlite_busy_timeout_ms: int = Field(default=15_000, ge=0)
     page_size: int = Field(default=20, ge=1, le=100)
+    session_idle_minutes: int = Field(default=120, ge=1)
+    session_absolute_hours: int = Field(default=12, ge=1)
+
     demo: bool = False
 
     @field_validator("frameworks", mode="before")

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
@@ -16,10 +16,17 @@ class DomainError(Exception):
 
     status_code = 400
     title = "That did not work"
+    # Pages answer this error by sending the browser to the sign-in page.
+    redirect_to_sign_in = False
 
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
+
+    @property
+    def headers(self) -> dict[str, str]:
+        retry_after = getattr(self, "retry_after", None)
+        return {"Retry-After": str(retry_after)} if retry_after is not None else {}
 
 
 class NotFound(DomainError):
@@ -87,10 +94,23 @@ def install(app: FastAPI) -> None:
     async def _domain(request: Request, exc: DomainError) -> Response:
         if is_api(request):
             if isinstance(exc, Invalid) and exc.problems:
-                return JSONResponse({"detail": exc.problems}, status_code=exc.status_code)
-            return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
+                return JSONResponse(
+                    {"detail": exc.problems}, status_code=exc.status_code, headers=exc.headers
+                )
+            return JSONResponse(
+                {"detail": exc.message}, status_code=exc.status_code, headers=exc.headers
+            )
+        if exc.redirect_to_sign_in:
+            from ethicsforum.accounts.web import login_url
+
+            target = login_url(request)
+            if request.headers.get("HX-Request") == "true":
+                return Response(status_code=204, headers={"HX-Redirect": target})
+            return RedirectResponse(target, status_code=303)
         problems = [str(p.get("msg")) for p in getattr(exc, "problems", [])]
-        return _page(request, exc.status_code, exc.title, exc.message, problems)
+        response = _page(request, exc.status_code, exc.title, exc.message, problems)
+        response.headers.update(exc.headers)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:

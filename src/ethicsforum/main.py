@@ -6,8 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from ethicsforum import __version__, errors, templating
@@ -21,6 +20,8 @@ STATIC_DIR = Path(__file__).parent / "static"
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for these settings (the environment's when none are given)."""
     from ethicsforum.accounts import api as accounts_api
+    from ethicsforum.accounts import views as accounts_views
+    from ethicsforum.accounts.web import CsrfCookie, csrf_protect
     from ethicsforum.cases import api as cases_api
     from ethicsforum.cases import views as cases_views
 
@@ -30,6 +31,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Structured, framework-tagged debate on clinical ethics cases.",
         lifespan=lifespan,
+        # Every unsafe cookie-carrying request, on any route present or future, is checked.
+        dependencies=[Depends(csrf_protect)],
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings)
@@ -39,16 +42,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(accounts_api.router)
     app.include_router(cases_api.router)
     app.include_router(cases_views.router)
-
-    @app.get("/", include_in_schema=False, name="home_page")
-    def home_page() -> RedirectResponse:
-        return RedirectResponse("/cases", status_code=303)
+    app.include_router(accounts_views.router)
 
     @app.get("/healthz", include_in_schema=False, name="health")
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
     errors.install(app)
+    app.add_middleware(CsrfCookie)
     app.add_middleware(SecurityHeaders)
 
     return app

@@ -27,8 +27,24 @@ def date(value: datetime | None, fmt: str = "%-d %B %Y") -> str:
     return value.strftime(fmt) if value else ""
 
 
+def _page_context(request: Request) -> dict[str, Any]:
+    """What every page needs: who is signed in and the anti-forgery token for its forms."""
+    from ethicsforum.accounts.web import CSRF_FIELD, CSRF_HEADER, csrf_token_for
+
+    state = getattr(request.state, "signed_in", None)
+    return {
+        "viewer": state.account if state else None,
+        "csrf_token": csrf_token_for(request),
+        "csrf_field": CSRF_FIELD,
+        "csrf_header": CSRF_HEADER,
+    }
+
+
 def _build() -> Jinja2Blocks:
-    t = Jinja2Blocks(directory=str(get_settings().templates_dir))
+    t = Jinja2Blocks(
+        directory=str(get_settings().templates_dir), context_processors=[_page_context]
+    )
+
     t.env.filters["trusted_html"] = trusted_html
     t.env.filters["date"] = date
     t.env.globals["app_version"] = __version__

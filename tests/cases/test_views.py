@@ -17,10 +17,11 @@ def listed(response) -> list[str]:
     return [li["id"].removeprefix("case-") for li in soup(response).select("li.case-card")]
 
 
-def test_the_home_page_leads_to_the_library(client):
+def test_the_home_page_sends_a_visitor_to_sign_in(client):
     response = client.get("/", follow_redirects=False)
     assert response.status_code == 303
-    assert response.headers["location"] == "/cases"
+    assert response.headers["location"] == "/login"
+
 
 
 def test_the_library_page_lists_cases_with_a_search_form(client, library):

@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from ethicsforum.accounts import service
-from ethicsforum.accounts.models import Account, ApiToken, Role
+from ethicsforum.accounts import cohorts, policy, service
+from ethicsforum.accounts.cohorts import CohortAccess
+from ethicsforum.accounts.models import Account, ApiToken
 from ethicsforum.db import SessionDep
 
 # The API authenticates by bearer token only, never by cookie.
@@ -36,19 +37,38 @@ def _api_account(identity: ApiIdentity) -> Account:
 ApiAccount = Annotated[Account, Depends(_api_account)]
 
 
-def _page_viewer(request: Request) -> Account | None:
-    # Browser sign-in arrives with the accounts issue; until then pages are read anonymously.
-    return getattr(request.state, "account", None)
-
-
-PageViewer = Annotated[Account | None, Depends(_page_viewer)]
-
-
 def _admin_account(account: ApiAccount) -> Account:
     # A dependency, so permission is decided before the body is validated.
-    if account.role != Role.admin.value:
+    if not policy.may_create_accounts(account):
         raise HTTPException(403, "only admins may do this")
+
     return account
 
 
 AdminAccount = Annotated[Account, Depends(_admin_account)]
+
+
+def _cohort_leader(account: ApiAccount) -> Account:
+    if not policy.may_create_cohort(account):
+        raise HTTPException(403, "only faculty and admins create cohorts")
+    return account
+
+
+CohortLeader = Annotated[Account, Depends(_cohort_leader)]
+
+
+def _case_writer(account: ApiAccount) -> Account:
+    if not policy.may_write_cases(account):
+        raise HTTPException(403, "only faculty, committee members and admins write cases")
+    return account
+
+
+CaseWriter = Annotated[Account, Depends(_case_writer)]
+
+
+def _managed_cohort(cohort_id: int, account: ApiAccount, session: SessionDep) -> CohortAccess:
+    # A dependency, so a member who may not manage gets 403 whatever body they sent.
+    return cohorts.managed(session, cohort_id=cohort_id, account=account)
+
+
+ManagedCohort = Annotated[CohortAccess, Depends(_managed_cohort)]

@@ -41,3 +41,37 @@ class TokenPublic(BaseModel):
     access_token: str
     token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
     expires_in: int
+
+
+class CohortCreate(BaseModel):
+    """Faculty's request for a new cohort."""
+
+    name: str = Field(min_length=1, max_length=120)
+
+
+class MemberPublic(BaseModel):
+    username: str
+    display_name: str
+    role: str
+
+
+class CohortPublic(BaseModel):
+    """A cohort; the join code and the full member list only for those who run it."""
+
+    id: int
+    name: str
+    join_code: str | None
+    join_url: str | None = None
+    members: list[MemberPublic] = []
+
+
+class MemberAdd(BaseModel):
+    """Faculty adding an account to a cohort by username."""
+
+    username: str = Field(min_length=1, max_length=64)
+
+
+class JoinRequest(BaseModel):
+    """A student's join code."""
+
+    join_code: str = Field(min_length=1, max_length=32)

@@ -161,3 +161,24 @@ def revoke_token(session: Session, *, api_token: ApiToken) -> None:
     api_token.revoked_at = utcnow()
     session.add(api_token)
     session.commit()
+
+
+def sign_in(
+    session: Session, *, username: str, password: str, address: str, rate_limited: bool
+) -> Account:
+    """Check credentials under the sign-in rate limits and record the attempt.
+
+    Raises TooManyAttempts before checking anything once a limit is reached, and
+    BadCredentials (the same for an unknown user as for a wrong password) otherwise.
+    """
+    from ethicsforum.accounts import ratelimit
+
+    if rate_limited:
+        ratelimit.check(session, username=username, address=address)
+    try:
+        account = authenticate(session, username=username, password=password)
+    except BadCredentials:
+        ratelimit.record(session, username=username, address=address, succeeded=False)
+        raise
+    ratelimit.record(session, username=username, address=address, succeeded=True)
+    return account

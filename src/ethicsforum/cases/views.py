@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from ethicsforum.accounts import policy
-from ethicsforum.accounts.deps import PageViewer
+from ethicsforum.accounts.web import PageViewer
 from ethicsforum.cases import service
 from ethicsforum.cases.api import check_framework
 from ethicsforum.cases.models import CaseStatus

@@ -1,0 +1,88 @@
+"""Server-side browser sessions: a random id in the cookie, its hash and state in the database."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlmodel import Session, select
+
+from ethicsforum.accounts.models import Account, BrowserSession
+from ethicsforum.accounts.service import hash_token
+from ethicsforum.db import utcnow
+
+COOKIE = "ef_session"
+# Touching last_seen_at on every request would make every page view a write; once a few
+# minutes keeps the idle time-out honest at a fraction of the cost.
+TOUCH_EVERY = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A live browser session and its account."""
+
+    browser_session: BrowserSession
+    account: Account
+
+    @property
+    def csrf_token(self) -> str:
+        return self.browser_session.csrf_secret
+
+
+def start(
+    session: Session, *, account: Account, absolute: timedelta, user_agent: str | None
+) -> str:
+    """Open a new session for an account and return the cookie value (shown only here).
+
+    A new random id at every sign-in, so an id planted before sign-in is worthless.
+    """
+    token = secrets.token_urlsafe(32)
+    session.add(
+        BrowserSession(
+            token_hash=hash_token(token),
+            account_id=account.id or 0,
+            csrf_secret=secrets.token_urlsafe(32),
+            expires_at=utcnow() + absolute,
+            user_agent=(user_agent or "")[:255] or None,
+        )
+    )
+    session.commit()
+    return token
+
+
+def resolve(session: Session, *, token: str, idle: timedelta) -> SignedIn | None:
+    """The live session behind a cookie value, or None if unknown, ended or timed out."""
+    row = session.exec(
+        select(BrowserSession, Account)
+        .join(Account, Account.id == BrowserSession.account_id)  # type: ignore[arg-type]
+        .where(BrowserSession.token_hash == hash_token(token))
+    ).first()
+    if row is None:
+        return None
+    browser_session, account = row
+    now = utcnow()
+    if (
+        browser_session.revoked_at is not None
+        or browser_session.expires_at <= now
+        or browser_session.last_seen_at + idle <= now
+        or account.deactivated_at is not None
+    ):
+        return None
+    if now - browser_session.last_seen_at >= TOUCH_EVERY:
+        browser_session.last_seen_at = now
+        session.add(browser_session)
+        session.commit()
+    return SignedIn(browser_session, account)
+
+
+def end(session: Session, *, browser_session: BrowserSession) -> None:
+    """Sign out: the session is revoked in the database, whatever the browser keeps."""
+    browser_session.revoked_at = utcnow()
+    session.add(browser_session)
+    session.commit()
+
+
+def tokens_match(expected: str, given: str | None) -> bool:
+    return bool(given) and hmac.compare_digest(expected.encode(), (given or "").encode())
