@@ -24,7 +24,7 @@ from sqlmodel import Session
 import ethicsforum.models  # noqa: F401  (complete metadata)
 from ethicsforum import migrate
 from ethicsforum.config import Settings
-from ethicsforum.db import make_engine, metadata, write_engine
+from ethicsforum.db import make_engine, metadata
 
 REPO = Path(__file__).resolve().parents[1]
 CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -118,9 +118,21 @@ def engine(settings: Settings) -> Iterator[Engine]:
 
 @pytest.fixture
 def session(engine: Engine) -> Iterator[Session]:
-    """A write session, as a service call from a form or the CLI would have."""
-    with Session(write_engine(engine), expire_on_commit=False) as session:
+    """A session for arranging and checking data around requests.
+
+    Deferred, not IMMEDIATE: a test that reads and then sends a request must not hold
+    SQLite's write lock against the server. Call `fresh(session)` before reading what a
+    request has just written, so the read starts a new snapshot.
+    """
+    with Session(engine, expire_on_commit=False) as session:
         yield session
+
+
+def fresh(session: Session) -> Session:
+    """End the session's current transaction so its next read sees the latest commits."""
+    session.rollback()
+    session.expire_all()
+    return session
 
 
 @pytest.fixture

@@ -64,3 +64,24 @@ def case_document(**overrides: Any) -> CaseDocument:
 
 def make_case(session: Session, **overrides: Any) -> cases_service.ImportResult:
     return cases_service.import_case(session, document=case_document(**overrides))
+
+
+def csrf_from(html: str) -> str:
+    """The anti-forgery token of the first form on a page."""
+    import re
+
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no csrf_token field on the page"
+    return match.group(1)
+
+
+def sign_in_browser(client: TestClient, username: str, password: str = PASSWORD) -> str:
+    """Sign in through the form as a browser would; returns the session's CSRF token."""
+    token = csrf_from(client.get("/login").text)
+    response = client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    return csrf_from(client.get("/cohorts").text)

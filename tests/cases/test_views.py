@@ -23,7 +23,6 @@ def test_the_home_page_sends_a_visitor_to_sign_in(client):
     assert response.headers["location"] == "/login"
 
 
-
 def test_the_library_page_lists_cases_with_a_search_form(client, library):
     response = client.get("/cases")
     assert response.status_code == 200

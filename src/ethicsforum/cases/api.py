@@ -5,16 +5,31 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlmodel import select
 
 from ethicsforum.accounts import policy
-from ethicsforum.accounts.deps import ApiAccount
+from ethicsforum.accounts.deps import ApiAccount, CaseWriter
 from ethicsforum.accounts.models import Account
 from ethicsforum.cases import service
+from ethicsforum.cases.fileformat import (
+    CaseContent,
+    CaseDocument,
+    CaseFileInvalid,
+    parse_case_file,
+)
 from ethicsforum.cases.models import CaseStatus
-from ethicsforum.cases.schemas import CaseList, CasePublic, CaseSummaryPublic, CaseVersionInfo
+from ethicsforum.cases.schemas import (
+    CaseCreate,
+    CaseList,
+    CasePublic,
+    CaseSummaryPublic,
+    CaseUpdate,
+    CaseVersionInfo,
+    StatusChange,
+)
 from ethicsforum.db import SessionDep
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
@@ -143,3 +158,96 @@ def export_case(
         media_type="text/markdown; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{slug}.md"'},
     )
+
+
+MAX_CASE_FILE_BYTES = 256 * 1024
+
+
+@router.post("", response_model=CasePublic, status_code=201)
+def create_case(
+    request: Request, session: SessionDep, account: CaseWriter, body: CaseCreate
+) -> CasePublic:
+    """Start a new case as a draft at version 1."""
+    content = CaseContent.model_validate(body.model_dump(exclude={"slug"}))
+    service.check_frameworks(content, allowed=request.app.state.settings.frameworks)
+    view = service.create_case(session, slug=body.slug, content=content, actor=account)
+    return CasePublic.build(view, base_url=str(request.base_url))
+
+
+@router.post(
+    "/import",
+    response_model=CasePublic,
+    status_code=201,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"text/markdown": {"schema": {"type": "string"}}},
+        }
+    },
+    responses={
+        200: {"description": "The slug exists with the same content; nothing changed"},
+        409: {"description": "The slug exists with different content"},
+    },
+)
+async def import_case(request: Request, account: CaseWriter) -> Response:
+    """Import a case file (text/markdown); every problem is listed with its line."""
+    raw = await request.body()
+    if len(raw) > MAX_CASE_FILE_BYTES:
+        raise HTTPException(413, f"a case file may be at most {MAX_CASE_FILE_BYTES} bytes")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RequestValidationError(
+            [{"loc": ("body",), "type": "case_file", "line": 1, "msg": "expected UTF-8 text"}]
+        ) from None
+    settings = request.app.state.settings
+    try:
+        document = parse_case_file(text, frameworks=settings.frameworks, source="body")
+    except CaseFileInvalid as exc:
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("body", *[p for p in problem.field.split(".") if p]),
+                    "type": "case_file",
+                    "line": problem.line,
+                    "msg": problem.message,
+                }
+                for problem in exc.problems
+            ]
+        ) from None
+    # The database work is synchronous; keep it off the event loop.
+    return await run_in_threadpool(_import_document, request, document, account)
+
+
+def _import_document(request: Request, document: CaseDocument, account: Account) -> Response:
+    from ethicsforum.db import write_session
+
+    with write_session(request.app.state.engine) as session:
+        result = service.import_case(session, document=document, actor_id=account.id)
+        view = service.get_case(session, slug=document.slug, statuses=None)
+        public = CasePublic.build(view, base_url=str(request.base_url))
+    return JSONResponse(public.model_dump(mode="json"), status_code=201 if result.created else 200)
+
+
+@router.put("/{slug}", response_model=CasePublic)
+def revise_case(
+    request: Request, session: SessionDep, account: CaseWriter, slug: str, body: CaseUpdate
+) -> CasePublic:
+    """Save a new version of a case (its status is unchanged; older versions are kept)."""
+    content = CaseContent.model_validate(body.model_dump(exclude={"change_note"}))
+    service.check_frameworks(content, allowed=request.app.state.settings.frameworks)
+    view = service.revise_case(
+        session, slug=slug, content=content, change_note=body.change_note, actor=account
+    )
+    return CasePublic.build(view, base_url=str(request.base_url))
+
+
+@router.post("/{slug}/status", response_model=CasePublic)
+def change_status(
+    request: Request, session: SessionDep, account: CaseWriter, slug: str, body: StatusChange
+) -> CasePublic:
+    """Move a case to draft, review, curated or retired."""
+    view = service.set_status(
+        session, slug=slug, status=body.status, actor=account, reason=body.reason
+    )
+    return CasePublic.build(view, base_url=str(request.base_url))

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from ethicsforum.cases.fileformat import CaseContent
+from ethicsforum.cases.models import CaseStatus
 from ethicsforum.cases.service import CaseView
 
 
@@ -114,3 +116,22 @@ class CaseVersionInfo(BaseModel):
     updated_at: datetime
     updated_by: str | None
     change_note: str
+
+
+class CaseCreate(CaseContent):
+    """A new case from the API: it starts as a draft at version 1."""
+
+    slug: str = Field(min_length=1, max_length=80, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+class CaseUpdate(CaseContent):
+    """Every content field of a revised case, and why it changed."""
+
+    change_note: str = Field(min_length=1, max_length=500)
+
+
+class StatusChange(BaseModel):
+    """A move through draft, review, curated and retired."""
+
+    status: CaseStatus
+    reason: str | None = Field(default=None, max_length=500)

@@ -12,7 +12,9 @@ from sqlalchemy import ColumnElement, and_, func, text
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
+from ethicsforum.accounts.models import Account
 from ethicsforum.cases.fileformat import (
+    CaseContent,
     CaseDocument,
     CaseFileInvalid,
     parse_case_file,
@@ -20,8 +22,9 @@ from ethicsforum.cases.fileformat import (
 )
 from ethicsforum.cases.models import CaseStatus, CaseVersion, EthicsCase
 from ethicsforum.db import utcnow
-from ethicsforum.errors import Conflict, NotFound
+from ethicsforum.errors import Conflict, Invalid, NotFound
 from ethicsforum.markdown import render_markdown
+from ethicsforum.moderation.models import AuditEntry
 
 MAX_SEARCH_TERMS = 12
 
@@ -396,3 +399,99 @@ def export_case(
 
 
 VISIBLE_TO_ALL = frozenset({CaseStatus.curated.value})
+
+
+def check_frameworks(content: CaseContent, *, allowed: Sequence[str]) -> None:
+    """Raise Invalid, naming each offending entry, if a framework is not configured."""
+    problems = [
+        {
+            "loc": ["body", "frameworks", i],
+            "type": "value_error",
+            "input": name,
+            "msg": f"framework {name!r} is not configured; expected one of " + ", ".join(allowed),
+        }
+        for i, name in enumerate(content.frameworks)
+        if name not in allowed
+    ]
+    if problems:
+        raise Invalid("unknown framework", problems)
+
+
+def create_case(session: Session, *, slug: str, content: CaseContent, actor: Account) -> CaseView:
+    """Start a case as a draft at version 1; Conflict if the slug is taken."""
+    if session.exec(select(EthicsCase.id).where(EthicsCase.slug == slug)).first() is not None:
+        raise CaseConflict(f"a case with the slug {slug!r} already exists")
+    document = CaseDocument.model_validate(
+        {**content.model_dump(), "slug": slug, "status": CaseStatus.draft, "version": 1}
+    )
+    now = utcnow()
+    case = EthicsCase(
+        slug=slug,
+        status=CaseStatus.draft.value,
+        current_version=1,
+        created_at=now,
+        updated_at=now,
+        created_by_id=actor.id,
+    )
+    session.add(case)
+    session.flush()
+    version = _new_version(case.id or 0, document, actor_id=actor.id, change_note="Created")
+    version.created_at = now
+    session.add(version)
+    session.flush()
+    _index_for_search(session, case, version)
+    session.commit()
+    return CaseView(case, version)
+
+
+def revise_case(
+    session: Session, *, slug: str, content: CaseContent, change_note: str, actor: Account
+) -> CaseView:
+    """Add a new version with this content; earlier versions stay as they were."""
+    current = get_case(session, slug=slug, statuses=None)
+    case = current.case
+    document = CaseDocument.model_validate(
+        {
+            **content.model_dump(),
+            "slug": slug,
+            "status": case.status,
+            "version": case.current_version + 1,
+        }
+    )
+    now = utcnow()
+    version = _new_version(
+        case.id or 0, document, actor_id=actor.id, change_note=change_note.strip()
+    )
+    version.created_at = now
+    case.current_version = document.version
+    case.updated_at = now
+    session.add(version)
+    session.add(case)
+    session.flush()
+    _index_for_search(session, case, version)
+    session.commit()
+    return CaseView(case, version)
+
+
+def set_status(
+    session: Session, *, slug: str, status: CaseStatus, actor: Account, reason: str | None = None
+) -> CaseView:
+    """Move a case to draft, review, curated or retired; the change is audited."""
+    view = get_case(session, slug=slug, statuses=None)
+    case = view.case
+    if case.status != status.value:
+        session.add(
+            AuditEntry(
+                actor_id=actor.id,
+                action="case_status",
+                target_type="case",
+                target_id=case.id,
+                reason=reason,
+                detail={"from": case.status, "to": status.value, "slug": case.slug},
+            )
+        )
+        case.status = status.value
+        case.updated_at = utcnow()
+        session.add(case)
+        session.commit()
+    return view
