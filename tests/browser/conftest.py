@@ -8,16 +8,25 @@ on any console error or uncaught page error, so a Content-Security-Policy violat
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, ConsoleMessage, Error, Page, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Error,
+    Page,
+    Response,
+    sync_playwright,
+)
 
 from ethicsforum.config import Settings
 from tests.conftest import unavailable
@@ -127,6 +136,86 @@ def no_js_page(browser: Browser) -> Iterator[Page]:
         yield page
     finally:
         context.close()
+    if problems:
+        pytest.fail("The browser reported errors:\n" + "\n".join(problems), pytrace=False)
+
+
+# Chromium logs this console error for every response with an error status, including the
+# top-level page itself, which a test sometimes means to get (a 401 or a 403) and checks.
+_STATUS_ERROR = re.compile(
+    r"^Failed to load resource: the server responded with a status of (\d{3})\b"
+)
+
+
+def _watch_excusing_error_pages(page: Page) -> Callable[[], list[str]]:
+    """As _watch, except for the console error about a top-level page's own error status.
+
+    The same error about anything else (a stylesheet, a script, an htmx request, a frame)
+    still counts. Returns the function that lists the problems once the page is done.
+    """
+    page_errors: list[str] = []
+    console_errors: list[tuple[str, str]] = []
+    error_pages: set[tuple[str, int]] = set()
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            console_errors.append((message.text, message.location.get("url", "")))
+
+    def on_pageerror(error: Error) -> None:
+        page_errors.append(f"page error: {error.message}")
+
+    def on_response(response: Response) -> None:
+        if (
+            response.status >= 400
+            and response.request.resource_type == "document"
+            and response.frame.parent_frame is None
+        ):
+            error_pages.add((response.url, response.status))
+
+    page.on("console", on_console)
+    page.on("pageerror", on_pageerror)
+    page.on("response", on_response)
+
+    def problems() -> list[str]:
+        found = list(page_errors)
+        for text, where in console_errors:
+            status = _STATUS_ERROR.match(text)
+            if status and (where, int(status.group(1))) in error_pages:
+                continue
+            found.append(f"console error: {text}" + (f" ({where})" if where else ""))
+        return found
+
+    return problems
+
+
+@pytest.fixture
+def new_page(browser: Browser) -> Iterator[Callable[..., Page]]:
+    """Opens further pages, each in a fresh context of its own (a second person, a second
+    browser); other keyword arguments are context options. As with `page`, the test fails on
+    any console error or page error in any of them; with error_pages=True, a test that means
+    to get a page answered with an error status (and checks it) may do so without the console
+    error Chromium logs for it."""
+    contexts: list[BrowserContext] = []
+    problems: list[str] = []
+    checks: list[Callable[[], list[str]]] = []
+
+    def open_page(*, error_pages: bool = False, **context_options: Any) -> Page:
+        context = browser.new_context(**context_options)
+        contexts.append(context)
+        page = context.new_page()
+        if error_pages:
+            checks.append(_watch_excusing_error_pages(page))
+        else:
+            _watch(page, problems)
+        return page
+
+    try:
+        yield open_page
+    finally:
+        for context in contexts:
+            context.close()
+    for check in checks:
+        problems += check()
     if problems:
         pytest.fail("The browser reported errors:\n" + "\n".join(problems), pytrace=False)
 

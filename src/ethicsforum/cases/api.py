@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlmodel import select
@@ -16,7 +15,6 @@ from ethicsforum.accounts.models import Account
 from ethicsforum.cases import service
 from ethicsforum.cases.fileformat import (
     CaseContent,
-    CaseDocument,
     CaseFileInvalid,
     parse_case_file,
 )
@@ -163,6 +161,14 @@ def export_case(
 MAX_CASE_FILE_BYTES = 256 * 1024
 
 
+async def case_file_body(request: Request) -> bytes:
+    """The raw request body, refused when larger than a case file can reasonably be."""
+    raw = await request.body()
+    if len(raw) > MAX_CASE_FILE_BYTES:
+        raise HTTPException(413, f"a case file may be at most {MAX_CASE_FILE_BYTES} bytes")
+    return raw
+
+
 @router.post("", response_model=CasePublic, status_code=201)
 def create_case(
     request: Request, session: SessionDep, account: CaseWriter, body: CaseCreate
@@ -189,11 +195,13 @@ def create_case(
         409: {"description": "The slug exists with different content"},
     },
 )
-async def import_case(request: Request, account: CaseWriter) -> Response:
+def import_case(
+    request: Request,
+    session: SessionDep,
+    account: CaseWriter,
+    raw: Annotated[bytes, Depends(case_file_body)],
+) -> Response:
     """Import a case file (text/markdown); every problem is listed with its line."""
-    raw = await request.body()
-    if len(raw) > MAX_CASE_FILE_BYTES:
-        raise HTTPException(413, f"a case file may be at most {MAX_CASE_FILE_BYTES} bytes")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -215,17 +223,9 @@ async def import_case(request: Request, account: CaseWriter) -> Response:
                 for problem in exc.problems
             ]
         ) from None
-    # The database work is synchronous; keep it off the event loop.
-    return await run_in_threadpool(_import_document, request, document, account)
-
-
-def _import_document(request: Request, document: CaseDocument, account: Account) -> Response:
-    from ethicsforum.db import write_session
-
-    with write_session(request.app.state.engine) as session:
-        result = service.import_case(session, document=document, actor_id=account.id)
-        view = service.get_case(session, slug=document.slug, statuses=None)
-        public = CasePublic.build(view, base_url=str(request.base_url))
+    result = service.import_case(session, document=document, actor_id=account.id)
+    view = service.get_case(session, slug=document.slug, statuses=None)
+    public = CasePublic.build(view, base_url=str(request.base_url))
     return JSONResponse(public.model_dump(mode="json"), status_code=201 if result.created else 200)
 
 
