@@ -166,13 +166,14 @@ def test_serve_without_migrating_refuses_an_old_database(tmp_path):
     assert "run `ethicsforum db upgrade`" in result.stderr
 
 
-def test_serve_migrates_imports_the_cases_and_answers(database_url, tmp_path):
+@pytest.mark.parametrize("demo", [False, True], ids=["plain", "demo"])
+def test_serve_migrates_imports_the_cases_and_answers(database_url, tmp_path, demo):
     port = free_port()
     environment = {k: v for k, v in os.environ.items() if not k.startswith("ETHICSFORUM_")}
     environment.update(ETHICSFORUM_DATABASE_URL=database_url, ETHICSFORUM_SECRET_KEY=SECRET)
     log = (tmp_path / "serve.log").open("w")
     proc = subprocess.Popen(  # noqa: S603
-        [EF, "serve", "--port", str(port)],
+        [EF, "serve", "--port", str(port), *(["--demo"] if demo else [])],
         cwd=tmp_path,
         env=environment,
         stdout=log,
@@ -191,6 +192,14 @@ def test_serve_migrates_imports_the_cases_and_answers(database_url, tmp_path):
             pytest.fail("the server did not answer within 30 s")
         assert response.status_code == 200
         assert response.text.count('class="case-card"') >= 12
+        login = httpx.get(f"http://127.0.0.1:{port}/login", timeout=5).text
+        assert ('id="demo-credentials"' in login) is demo
+        token = httpx.post(
+            f"http://127.0.0.1:{port}/api/v1/auth/token",
+            data={"username": "student1", "password": "demo-password-2026"},
+        )
+        assert token.status_code == (200 if demo else 401)
+
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=20)

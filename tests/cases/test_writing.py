@@ -34,20 +34,25 @@ def student(client, session):
 
 
 def test_a_new_case_starts_as_a_draft_at_version_one(client, committee):
-    response = client.post("/api/v1/cases", json={"slug": "withholding", **CONTENT},
-                           headers=committee)
+    response = client.post(
+        "/api/v1/cases", json={"slug": "withholding", **CONTENT}, headers=committee
+    )
     assert response.status_code == 201, response.text
     case = response.json()
     assert (case["status"], case["version"], case["slug"]) == ("draft", 1, "withholding")
     assert case["options"] == CONTENT["options"]
-    again = client.post("/api/v1/cases", json={"slug": "withholding", **CONTENT},
-                        headers=committee)
+    again = client.post("/api/v1/cases", json={"slug": "withholding", **CONTENT}, headers=committee)
     assert again.status_code == 409
 
 
 def test_every_problem_in_a_new_case_is_listed(client, committee):
-    bad = {**CONTENT, "slug": "Bad Slug", "options": [{"key": "only", "label": "One"}],
-           "frameworks": ["karma"], "title": ""}
+    bad = {
+        **CONTENT,
+        "slug": "Bad Slug",
+        "options": [{"key": "only", "label": "One"}],
+        "frameworks": ["karma"],
+        "title": "",
+    }
     response = client.post("/api/v1/cases", json=bad, headers=committee)
     assert response.status_code == 422
     locs = {tuple(e["loc"][:2]) for e in response.json()["detail"]}
@@ -55,9 +60,11 @@ def test_every_problem_in_a_new_case_is_listed(client, committee):
 
 
 def test_an_unconfigured_framework_is_refused(client, committee):
-    response = client.post("/api/v1/cases",
-                           json={"slug": "x", **CONTENT, "frameworks": ["autonomy", "karma"]},
-                           headers=committee)
+    response = client.post(
+        "/api/v1/cases",
+        json={"slug": "x", **CONTENT, "frameworks": ["autonomy", "karma"]},
+        headers=committee,
+    )
     assert response.status_code == 422
     [problem] = response.json()["detail"]
     assert problem["loc"] == ["body", "frameworks", 1] and "karma" in problem["msg"]
@@ -65,22 +72,30 @@ def test_an_unconfigured_framework_is_refused(client, committee):
 
 def test_a_revision_adds_a_version_and_keeps_the_older_ones(client, session, committee):
     make_case(session, status="curated")
-    revised = client.put("/api/v1/cases/test-case",
-                         json={**CONTENT, "change_note": "Clarified the question"},
-                         headers=committee)
+    revised = client.put(
+        "/api/v1/cases/test-case",
+        json={**CONTENT, "change_note": "Clarified the question"},
+        headers=committee,
+    )
     assert revised.status_code == 200, revised.text
     assert revised.json()["version"] == 2 and revised.json()["status"] == "curated"
     assert revised.json()["title"] == CONTENT["title"]
     history = client.get("/api/v1/cases/test-case/versions", headers=committee).json()
     assert [(v["version"], v["change_note"]) for v in history] == [
-        (2, "Clarified the question"), (1, "Imported")]
+        (2, "Clarified the question"),
+        (1, "Imported"),
+    ]
     assert history[0]["updated_by"].startswith("user")
     old = client.get("/api/v1/cases/test-case?version=1", headers=committee).json()
     assert old["title"] == "A test case"
     found = client.get("/api/v1/cases", params={"q": "prognosis"}, headers=committee).json()
     assert [i["slug"] for i in found["items"]] == ["test-case"]
-    assert client.get("/api/v1/cases", params={"q": "zzzfirstversionword"},
-                      headers=committee).json()["total"] == 0
+    assert (
+        client.get("/api/v1/cases", params={"q": "zzzfirstversionword"}, headers=committee).json()[
+            "total"
+        ]
+        == 0
+    )
 
 
 def test_a_revision_needs_a_change_note(client, session, committee):
@@ -88,18 +103,24 @@ def test_a_revision_needs_a_change_note(client, session, committee):
     response = client.put("/api/v1/cases/test-case", json=CONTENT, headers=committee)
     assert response.status_code == 422
     assert ["body", "change_note"] in [e["loc"] for e in response.json()["detail"]]
-    assert client.put("/api/v1/cases/nothing", json={**CONTENT, "change_note": "x"},
-                      headers=committee).status_code == 404
+    assert (
+        client.put(
+            "/api/v1/cases/nothing", json={**CONTENT, "change_note": "x"}, headers=committee
+        ).status_code
+        == 404
+    )
 
 
 def test_status_changes_are_audited(client, session, committee):
     make_case(session, status="draft")
-    response = client.post("/api/v1/cases/test-case/status", json={"status": "curated"},
-                           headers=committee)
+    response = client.post(
+        "/api/v1/cases/test-case/status", json={"status": "curated"}, headers=committee
+    )
     assert response.status_code == 200 and response.json()["status"] == "curated"
     assert response.json()["version"] == 1
-    bad = client.post("/api/v1/cases/test-case/status", json={"status": "published"},
-                      headers=committee)
+    bad = client.post(
+        "/api/v1/cases/test-case/status", json={"status": "published"}, headers=committee
+    )
     assert bad.status_code == 422
     [entry] = fresh(session).exec(select(AuditEntry).where(AuditEntry.action == "case_status"))
     assert entry.detail == {"from": "draft", "to": "curated", "slug": "test-case"}
@@ -107,11 +128,16 @@ def test_status_changes_are_audited(client, session, committee):
 
 @pytest.mark.parametrize(
     ("method", "path", "body"),
-    [("post", "/api/v1/cases", {}), ("put", "/api/v1/cases/test-case", {}),
-     ("post", "/api/v1/cases/test-case/status", {}), ("post", "/api/v1/cases/import", None)],
+    [
+        ("post", "/api/v1/cases", {}),
+        ("put", "/api/v1/cases/test-case", {}),
+        ("post", "/api/v1/cases/test-case/status", {}),
+        ("post", "/api/v1/cases/import", None),
+    ],
 )
-def test_students_may_not_write_cases_whatever_they_send(client, session, student, method,
-                                                         path, body):
+def test_students_may_not_write_cases_whatever_they_send(
+    client, session, student, method, path, body
+):
     make_case(session)
     kwargs = {"json": body} if body is not None else {"content": "not a case file"}
     response = getattr(client, method)(path, headers=student, **kwargs)
@@ -126,8 +152,9 @@ def test_import_creates_then_recognises_then_refuses_a_changed_case(client, comm
     assert first.json()["slug"] == "research-consent-emergency"
     same = client.post("/api/v1/cases/import", content=text, headers=headers)
     assert same.status_code == 200
-    changed = client.post("/api/v1/cases/import", content=text.replace("version: 1", "version: 2"),
-                          headers=headers)
+    changed = client.post(
+        "/api/v1/cases/import", content=text.replace("version: 1", "version: 2"), headers=headers
+    )
     assert changed.status_code == 409
     export = client.get("/api/v1/cases/research-consent-emergency/export", headers=committee)
     assert export.text == text
@@ -136,8 +163,9 @@ def test_import_creates_then_recognises_then_refuses_a_changed_case(client, comm
 def test_import_lists_every_problem_with_its_line(client, committee):
     text = render_case_file(case_document()).replace("status: curated", "status: nope")
     text = text.replace("- autonomy", "- karma")
-    response = client.post("/api/v1/cases/import", content=text,
-                           headers={**committee, "Content-Type": "text/markdown"})
+    response = client.post(
+        "/api/v1/cases/import", content=text, headers={**committee, "Content-Type": "text/markdown"}
+    )
     assert response.status_code == 422
     problems = {(tuple(p["loc"]), p["line"]) for p in response.json()["detail"]}
     lines = text.splitlines()
@@ -147,9 +175,11 @@ def test_import_lists_every_problem_with_its_line(client, committee):
 
 def test_import_refuses_what_is_not_a_case_file(client, committee):
     headers = {**committee, "Content-Type": "text/markdown"}
-    assert client.post("/api/v1/cases/import", content=b"\xff\xfe",
-                       headers=headers).status_code == 422
-    assert client.post("/api/v1/cases/import", content="just text",
-                       headers=headers).status_code == 422
+    assert (
+        client.post("/api/v1/cases/import", content=b"\xff\xfe", headers=headers).status_code == 422
+    )
+    assert (
+        client.post("/api/v1/cases/import", content="just text", headers=headers).status_code == 422
+    )
     big = "---\n" + "x" * (300 * 1024)
     assert client.post("/api/v1/cases/import", content=big, headers=headers).status_code == 413

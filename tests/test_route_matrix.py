@@ -1,0 +1,172 @@
+"""Every route of the application against every kind of visitor, read from the route table.
+
+A route added without a row here fails this test, so nothing escapes the matrix. Requests
+carry no useful body: a role that may act gets past authorisation and meets validation
+(422) or a missing target (404); a role that may not gets 401, 403, 404 or a redirect to
+sign in, whatever it sent.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from fastapi.routing import APIRoute
+from starlette.routing import Route
+
+from ethicsforum.accounts import cohorts, sessions
+from ethicsforum.accounts import service as accounts_service
+from ethicsforum.accounts.web import CSRF_COOKIE
+from tests.conftest import fresh
+from tests.factories import make_account, make_case
+
+ROLES = ("anonymous", "student", "faculty", "committee", "admin")
+
+
+def row(anonymous, student, faculty, committee, admin):
+    return dict(zip(ROLES, (anonymous, student, faculty, committee, admin), strict=True))
+
+
+EXPECTED = {
+    # JSON API: bearer tokens only.
+    "POST /api/v1/auth/token": row(422, 422, 422, 422, 422),
+    "POST /api/v1/auth/revoke": row(401, 204, 204, 204, 204),
+    "GET /api/v1/me": row(401, 200, 200, 200, 200),
+    "POST /api/v1/users": row(401, 403, 403, 403, 422),
+    "GET /api/v1/cohorts": row(401, 200, 200, 200, 200),
+    "POST /api/v1/cohorts": row(401, 403, 422, 403, 422),
+    "POST /api/v1/cohorts/join": row(401, 422, 422, 422, 422),
+    "GET /api/v1/cohorts/{cohort_id}": row(401, 200, 200, 404, 200),
+    "POST /api/v1/cohorts/{cohort_id}/members": row(401, 403, 422, 404, 422),
+    "DELETE /api/v1/cohorts/{cohort_id}/members/{username}": row(401, 403, 404, 404, 404),
+    "GET /api/v1/cases": row(401, 200, 200, 200, 200),
+    "POST /api/v1/cases": row(401, 403, 422, 422, 422),
+    "POST /api/v1/cases/import": row(401, 403, 422, 422, 422),
+    "GET /api/v1/cases/{slug}": row(401, 200, 200, 200, 200),
+    "PUT /api/v1/cases/{slug}": row(401, 403, 422, 422, 422),
+    "GET /api/v1/cases/{slug}/versions": row(401, 403, 200, 200, 200),
+    "GET /api/v1/cases/{slug}/export": row(401, 403, 200, 200, 200),
+    "POST /api/v1/cases/{slug}/status": row(401, 403, 422, 422, 422),
+    # Pages: a session cookie and, for unsafe methods, the form's anti-forgery token.
+    "GET /": row(303, 303, 303, 303, 303),
+    "GET /login": row(200, 303, 303, 303, 303),
+    "POST /login": row(422, 422, 422, 422, 422),
+    "POST /logout": row(303, 303, 303, 303, 303),
+    "GET /cohorts": row(303, 200, 200, 200, 200),
+    "POST /cohorts": row(303, 403, 422, 403, 422),
+    "POST /cohorts/join": row(303, 404, 404, 404, 404),
+    "GET /join/{code}": row(303, 200, 200, 200, 200),
+    "GET /cohorts/{cohort_id}": row(303, 200, 200, 404, 200),
+    "POST /cohorts/{cohort_id}/members": row(303, 403, 422, 404, 422),
+    "POST /cohorts/{cohort_id}/members/{username}/remove": row(303, 403, 404, 404, 404),
+    "GET /cases": row(200, 200, 200, 200, 200),
+    "GET /cases/{slug}": row(200, 200, 200, 200, 200),
+    "GET /healthz": row(200, 200, 200, 200, 200),
+    "GET /openapi.json": row(200, 200, 200, 200, 200),
+    "GET /docs": row(200, 200, 200, 200, 200),
+    "GET /docs/oauth2-redirect": row(200, 200, 200, 200, 200),
+    "GET /redoc": row(200, 200, 200, 200, 200),
+}
+
+
+def _walk(routes) -> list[tuple[str, str]]:
+    found = []
+    for route in routes:
+        # FastAPI keeps an included router as one entry that expands to its routes, with
+        # the prefix applied; walk into it so a router's routes cannot hide.
+        expand = getattr(route, "effective_candidates", None)
+        if expand is not None:
+            found += _walk(expand())
+        elif isinstance(route, APIRoute | Route) or getattr(route, "methods", None):
+            for method in sorted(set(route.methods) - {"HEAD"}):
+                found.append((method, route.path))
+    return found
+
+
+def app_routes(app) -> list[tuple[str, str]]:
+    return _walk(app.routes)
+
+
+def test_every_route_of_the_app_is_in_the_matrix(app):
+    assert {f"{m} {p}" for m, p in app_routes(app)} == set(EXPECTED)
+
+
+@pytest.fixture
+def world(client, session, settings):
+    """One cohort run by `faculty` with `student` in it; a curated case; an outsider committee."""
+    accounts = {
+        role: make_account(session, username=f"matrix-{role}", role=role)
+        for role in ROLES
+        if role != "anonymous"
+    }
+    cohort = cohorts.create_cohort(session, name="Matrix", creator=accounts["faculty"])
+    cohorts.join(session, code=cohort.join_code, account=accounts["student"])
+    make_case(session, slug="matrix-case", status="curated")
+    client.get("/login")  # the anonymous anti-forgery cookie
+    return {
+        "accounts": accounts,
+        "cohort": cohort,
+        "anon_csrf": client.cookies[CSRF_COOKIE],
+        "settings": settings,
+    }
+
+
+def credentials(session, world, role):
+    """Fresh credentials per request, so revoking or signing out affects no other cell."""
+    if role == "anonymous":
+        return {}, None, world["anon_csrf"]
+    account = world["accounts"][role]
+    token, _ = accounts_service.issue_token(fresh(session), account=account)
+    cookie = sessions.start(session, account=account, absolute=timedelta(hours=1), user_agent=None)
+    signed = sessions.resolve(fresh(session), token=cookie, idle=timedelta(hours=1))
+    assert signed is not None
+    fresh(session)
+    return {"Authorization": f"Bearer {token}"}, cookie, signed.csrf_token
+
+
+def test_each_route_answers_each_role_as_the_matrix_says(app, client, session, world):
+    values = {
+        "{cohort_id}": str(world["cohort"].id),
+        "{slug}": "matrix-case",
+        "{code}": world["cohort"].join_code,
+        "{username}": "nobody-here",
+    }
+    mismatches = []
+    for method, template in app_routes(app):
+        path = template
+        for key, value in values.items():
+            path = path.replace(key, value)
+        for role in ROLES:
+            headers, cookie, csrf = credentials(session, world, role)
+            client.cookies.clear()
+            client.cookies.set(CSRF_COOKIE, world["anon_csrf"])
+            if path.startswith("/api/"):
+                response = client.request(method, path, headers=headers)
+            else:
+                if cookie:
+                    client.cookies.set(sessions.COOKIE, cookie)
+                data = {"csrf_token": csrf} if method != "GET" else None
+                response = client.request(method, path, data=data, follow_redirects=False)
+            expected = EXPECTED[f"{method} {template}"][role]
+            if response.status_code != expected:
+                mismatches.append(
+                    f"{method} {template} as {role}: {response.status_code}, expected {expected}"
+                )
+    assert mismatches == []
+
+
+def test_no_page_answers_a_forbidden_visitor_with_500(app, client, session, world):
+    # Unsafe page requests without any token are refused before anything else happens.
+    for method, template in app_routes(app):
+        if method == "GET" or template.startswith("/api/"):
+            continue
+        path = (
+            template.replace("{cohort_id}", str(world["cohort"].id))
+            .replace("{username}", "x")
+            .replace("{code}", "x")
+            .replace("{slug}", "matrix-case")
+        )
+        _, cookie, _ = credentials(session, world, "faculty")
+        client.cookies.clear()
+        client.cookies.set(sessions.COOKIE, cookie)
+        assert client.request(method, path, follow_redirects=False).status_code == 403, path
