@@ -84,3 +84,23 @@ def test_only_admins_create_accounts_whatever_they_send(client, session, role):
     headers = token_for(client, make_account(session, role=role).username)
     assert client.post("/api/v1/users", headers=headers, json={}).status_code == 403
     assert client.post("/api/v1/users", json={}).status_code == 401
+
+
+def test_an_unknown_user_and_a_wrong_password_take_the_same_time(client, session):
+    import statistics
+    import time
+
+    make_account(session, username="robin")
+
+    def median_seconds(username: str) -> float:
+        times = []
+        for _ in range(7):
+            start = time.perf_counter()
+            client.post("/api/v1/auth/token", data={"username": username, "password": "nope-1"})
+            times.append(time.perf_counter() - start)
+        return statistics.median(times)
+
+    known, unknown = median_seconds("robin"), median_seconds("nobody-at-all")
+    # Both verify an Argon2 hash; without the dummy hash an unknown name would answer in a
+    # fraction of the time and give away which usernames exist.
+    assert 0.5 < unknown / known < 2.0
