@@ -34,6 +34,32 @@ POSTGRES_ADMIN_URL = os.environ.get(
 SECRET = "test-secret-key-0123456789abcdef"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def cheap_password_hashing() -> Iterator[None]:
+    """Argon2's CHEAPEST profile, made for tests: the same code path, a fraction of the cost.
+
+    The timing test asks for `real_password_hashing` to measure with production parameters.
+    """
+    from argon2 import PasswordHasher, profiles
+
+    from ethicsforum.accounts import service
+
+    previous = service.use_password_hasher(PasswordHasher.from_parameters(profiles.CHEAPEST))
+    yield
+    service.use_password_hasher(previous)
+
+
+@pytest.fixture
+def real_password_hashing() -> Iterator[None]:
+    from argon2 import PasswordHasher
+
+    from ethicsforum.accounts import service
+
+    previous = service.use_password_hasher(PasswordHasher())
+    yield
+    service.use_password_hasher(previous)
+
+
 def unavailable(reason: str) -> None:
     """Skip on a laptop, fail in CI, where every backend and the browser are required."""
     if CI:

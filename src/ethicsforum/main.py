@@ -24,6 +24,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from ethicsforum.accounts.web import CsrfCookie, csrf_protect
     from ethicsforum.cases import api as cases_api
     from ethicsforum.cases import views as cases_views
+    from ethicsforum.discussions import api as discussions_api
 
     settings = settings or get_settings()
     app = FastAPI(
@@ -41,6 +42,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(accounts_api.router)
     app.include_router(cases_api.router)
+    app.include_router(discussions_api.router)
+
     app.include_router(cases_views.router)
     app.include_router(accounts_views.router)
 

@@ -25,6 +25,15 @@ _hasher = PasswordHasher()  # Argon2id with the library's current recommended pa
 # Verified against when the username is unknown, so both paths cost the same time.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
+
+def use_password_hasher(hasher: PasswordHasher) -> PasswordHasher:
+    """Swap the hasher (the test suite uses argon2's CHEAPEST profile); returns the old one."""
+    global _hasher, _DUMMY_HASH
+    previous, _hasher = _hasher, hasher
+    _DUMMY_HASH = hasher.hash(secrets.token_urlsafe(16))
+    return previous
+
+
 # zxcvbn scores against lists of common passwords, names, words and keyboard patterns;
 # 3 of 4 is its "safely unguessable" level.
 MIN_PASSWORD_SCORE = 3

@@ -1,0 +1,761 @@
+"""Discussions: open and move them, post and edit positions and rebuttals, record stances.
+
+Every public function is one user action, decides permission through accounts.policy-style
+helpers here, and commits once. Reads return plain rows; discussions.present turns them
+into what one viewer may see (names, pseudonyms, hidden posts).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from pydantic import BaseModel, Field, field_validator
+from sqlmodel import Session, col, func, select
+
+from ethicsforum.accounts.models import Account, Cohort, MemberRole, Membership, Role
+from ethicsforum.cases import service as cases_service
+from ethicsforum.cases.models import CaseVersion, EthicsCase
+from ethicsforum.db import utcnow
+from ethicsforum.discussions.models import (
+    Anonymity,
+    Claim,
+    Direction,
+    Discussion,
+    Phase,
+    Position,
+    Rebuttal,
+    RebuttalKind,
+    Revision,
+    Stance,
+    StanceMoment,
+)
+from ethicsforum.errors import Conflict, DomainError, Invalid, NotFound
+from ethicsforum.markdown import render_markdown
+from ethicsforum.moderation.models import AuditEntry
+
+POSTS_PER_MINUTE = 20
+MAX_BODY = 20_000
+
+
+class DiscussionNotFound(NotFound):
+    """No such discussion, or one this account may not know about."""
+
+
+class PostNotFound(NotFound):
+    """No such position or rebuttal, or one this account may not see."""
+
+
+class NotAllowed(DomainError):
+    status_code = 403
+    title = "Not allowed"
+
+
+class PhaseClosed(Conflict):
+    """The discussion's phase does not allow this."""
+
+
+class PostingTooFast(DomainError):
+    status_code = 429
+    title = "Slow down"
+
+    def __init__(self, retry_after: int):
+        super().__init__(f"at most {POSTS_PER_MINUTE} posts a minute; try again shortly")
+        self.retry_after = retry_after
+
+
+# ---- input -----------------------------------------------------------------------------
+
+
+class ClaimInput(BaseModel):
+    """One framework-tagged reason."""
+
+    id: int | None = None
+    framework: str = Field(min_length=1, max_length=40)
+    direction: Direction
+    text: str = Field(min_length=1, max_length=1000)
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("a claim needs some text")
+        return value
+
+
+class PositionInput(BaseModel):
+    """A new position."""
+
+    option: str = Field(min_length=1, max_length=64)
+    summary: str = Field(min_length=1, max_length=280)
+    body: str = Field(default="", max_length=MAX_BODY)
+    claims: list[ClaimInput] = Field(min_length=1, max_length=8)
+
+
+class PositionEdit(BaseModel):
+    """Changed fields of a position; claims given replace the list (ids keep anchors)."""
+
+    option: str | None = Field(default=None, min_length=1, max_length=64)
+    summary: str | None = Field(default=None, min_length=1, max_length=280)
+    body: str | None = Field(default=None, max_length=MAX_BODY)
+    claims: list[ClaimInput] | None = Field(default=None, min_length=1, max_length=8)
+
+
+class RebuttalInput(BaseModel):
+    """A reply to a position, one of its claims, or another rebuttal."""
+
+    kind: RebuttalKind
+    body: str = Field(min_length=1, max_length=MAX_BODY)
+    parent_id: int | None = None
+    claim_id: int | None = None
+    claims: list[ClaimInput] = Field(default_factory=list, max_length=8)
+
+    @field_validator("body")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("a rebuttal needs some text")
+        return value
+
+
+class RebuttalEdit(BaseModel):
+    kind: RebuttalKind | None = None
+    body: str | None = Field(default=None, min_length=1, max_length=MAX_BODY)
+    claims: list[ClaimInput] | None = Field(default=None, max_length=8)
+
+
+class DiscussionInput(BaseModel):
+    """Faculty opening a discussion of a case for a cohort."""
+
+    case_slug: str = Field(min_length=1, max_length=80)
+    cohort_id: int
+    title: str | None = Field(default=None, max_length=200)
+    anonymity: Anonymity = Anonymity.anonymous_to_peers
+    post_first: bool = False
+    early_rebuttals: bool = False
+
+
+class DiscussionEdit(BaseModel):
+    phase: Phase | None = None
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class StanceInput(BaseModel):
+    moment: StanceMoment
+    option: str = Field(min_length=1, max_length=64)
+
+
+# ---- access ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Access:
+    """A discussion as one account reaches it."""
+
+    discussion: Discussion
+    case: EthicsCase
+    version: CaseVersion
+    cohort: Cohort
+    account: Account
+    membership: Membership | None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.account.role == Role.admin.value
+
+    @property
+    def is_faculty(self) -> bool:
+        """Runs this discussion: the cohort's faculty or an admin; sees real names."""
+        return self.is_admin or (
+            self.membership is not None and self.membership.role == MemberRole.faculty.value
+        )
+
+    @property
+    def is_student(self) -> bool:
+        """Takes part: a current student member of the cohort."""
+        return self.membership is not None and self.membership.role == MemberRole.student.value
+
+    @property
+    def option_keys(self) -> list[str]:
+        return [str(o["key"]) for o in self.version.options]
+
+    @property
+    def frameworks(self) -> list[str]:
+        return list(self.version.frameworks)
+
+
+def access(session: Session, *, discussion_id: int, account: Account) -> Access:
+    """The discussion as this account may reach it; DiscussionNotFound otherwise."""
+    row = session.exec(
+        select(Discussion, Cohort, EthicsCase)
+        .join(Cohort, col(Cohort.id) == col(Discussion.cohort_id))
+        .join(EthicsCase, col(EthicsCase.id) == col(Discussion.case_id))
+        .where(Discussion.id == discussion_id)
+    ).first()
+    if row is None:
+        raise DiscussionNotFound(f"no discussion {discussion_id}")
+    discussion, cohort, case = row
+    membership = session.exec(
+        select(Membership).where(
+            Membership.cohort_id == cohort.id,
+            Membership.account_id == account.id,
+            col(Membership.removed_at).is_(None),
+        )
+    ).first()
+    if membership is None and account.role != Role.admin.value:
+        raise DiscussionNotFound(f"no discussion {discussion_id}")
+    version = session.exec(
+        select(CaseVersion).where(
+            CaseVersion.case_id == case.id, CaseVersion.version == discussion.case_version
+        )
+    ).one()
+    return Access(discussion, case, version, cohort, account, membership)
+
+
+def require_faculty(found: Access) -> None:
+    if not found.is_faculty:
+        raise NotAllowed("only the cohort's faculty and admins may do this")
+
+
+def require_student(found: Access) -> None:
+    if not found.is_student:
+        raise NotAllowed("only the cohort's students post in a discussion")
+
+
+def own_position(session: Session, *, discussion_id: int, account_id: int) -> Position | None:
+    return session.exec(
+        select(Position).where(
+            Position.discussion_id == discussion_id, Position.author_id == account_id
+        )
+    ).first()
+
+
+def sees_peers(session: Session, found: Access) -> bool:
+    """With post_first, a student sees no peer positions until they have posted their own."""
+    if not found.discussion.post_first or not found.is_student:
+        return True
+    return (
+        own_position(
+            session, discussion_id=found.discussion.id or 0, account_id=found.account.id or 0
+        )
+        is not None
+    )
+
+
+# ---- discussions -----------------------------------------------------------------------
+
+
+def open_discussion(session: Session, *, data: DiscussionInput, account: Account) -> Discussion:
+    """Open a discussion of a case's current version for a cohort the account runs."""
+    from ethicsforum.accounts import cohorts
+
+    found = cohorts.access(session, cohort_id=data.cohort_id, account=account)
+    if not found.manages:
+        raise NotAllowed("only the cohort's faculty and admins open discussions")
+    view = cases_service.get_case(session, slug=data.case_slug, statuses=None)
+    discussion = Discussion(
+        case_id=view.case.id or 0,
+        case_version=view.case.current_version,
+        cohort_id=found.cohort.id or 0,
+        title=(data.title or view.version.title).strip()[:200],
+        anonymity=data.anonymity.value,
+        post_first=data.post_first,
+        early_rebuttals=data.early_rebuttals,
+        pseudonym_key=secrets.token_hex(32),
+        created_by_id=account.id or 0,
+    )
+    session.add(discussion)
+    session.flush()
+    session.add(
+        AuditEntry(
+            actor_id=account.id,
+            action="discussion_opened",
+            cohort_id=discussion.cohort_id,
+            discussion_id=discussion.id,
+            target_type="discussion",
+            target_id=discussion.id,
+        )
+    )
+    session.commit()
+    return discussion
+
+
+def edit_discussion(session: Session, *, found: Access, data: DiscussionEdit) -> Discussion:
+    """Rename a discussion or move it between phases (either way); phase moves are audited."""
+    require_faculty(found)
+    discussion = found.discussion
+    if data.title is not None:
+        discussion.title = data.title.strip()
+    if data.phase is not None and data.phase.value != discussion.phase:
+        session.add(
+            AuditEntry(
+                actor_id=found.account.id,
+                action="phase_changed",
+                cohort_id=discussion.cohort_id,
+                discussion_id=discussion.id,
+                target_type="discussion",
+                target_id=discussion.id,
+                detail={"from": discussion.phase, "to": data.phase.value},
+            )
+        )
+        discussion.phase = data.phase.value
+        discussion.phase_changed_at = utcnow()
+    session.add(discussion)
+    session.commit()
+    return discussion
+
+
+def discussions_of(session: Session, *, account: Account) -> list[tuple[Discussion, Cohort]]:
+    """Discussions in the account's current cohorts, newest first."""
+    rows = session.exec(
+        select(Discussion, Cohort)
+        .join(Cohort, col(Cohort.id) == col(Discussion.cohort_id))
+        .join(Membership, col(Membership.cohort_id) == col(Cohort.id))
+        .where(Membership.account_id == account.id, col(Membership.removed_at).is_(None))
+        .order_by(col(Discussion.created_at).desc(), col(Discussion.id).desc())
+    ).all()
+    return list(rows)
+
+
+def cohort_discussions(session: Session, *, cohort_id: int) -> list[Discussion]:
+    return list(
+        session.exec(
+            select(Discussion)
+            .where(Discussion.cohort_id == cohort_id)
+            .order_by(col(Discussion.created_at).desc(), col(Discussion.id).desc())
+        )
+    )
+
+
+# ---- posting ---------------------------------------------------------------------------
+
+
+def _check_posting(session: Session, found: Access, *, rate_limited: bool) -> None:
+    require_student(found)
+    if found.discussion.phase == Phase.closed.value:
+        raise PhaseClosed("this discussion is closed; nothing more can be posted or edited")
+    if not rate_limited:
+        return
+    since = utcnow() - timedelta(minutes=1)
+    author = found.account.id
+    recent = (
+        session.exec(
+            select(func.count())
+            .select_from(Position)
+            .where(Position.author_id == author, col(Position.created_at) > since)
+        ).one()
+        + session.exec(
+            select(func.count())
+            .select_from(Rebuttal)
+            .where(Rebuttal.author_id == author, col(Rebuttal.created_at) > since)
+        ).one()
+    )
+    if recent >= POSTS_PER_MINUTE:
+        raise PostingTooFast(retry_after=60)
+
+
+def _check_claims(found: Access, claims: Sequence[ClaimInput], *, field: str = "claims") -> None:
+    problems = [
+        {
+            "loc": ["body", field, i, "framework"],
+            "type": "value_error",
+            "input": c.framework,
+            "msg": f"framework {c.framework!r} is not one of this case's: "
+            + ", ".join(found.frameworks),
+        }
+        for i, c in enumerate(claims)
+        if c.framework not in found.frameworks
+    ]
+    if problems:
+        raise Invalid("a claim names a framework this case does not use", problems)
+
+
+def _check_option(found: Access, option: str, field: str = "option") -> None:
+    if option not in found.option_keys:
+        raise Invalid(
+            f"option {option!r} is not one of the case's",
+            [
+                {
+                    "loc": ["body", field],
+                    "type": "value_error",
+                    "input": option,
+                    "msg": "option must be one of " + ", ".join(found.option_keys),
+                }
+            ],
+        )
+
+
+def _add_claims(
+    session: Session,
+    claims: Sequence[ClaimInput],
+    *,
+    position_id: int | None = None,
+    rebuttal_id: int | None = None,
+) -> None:
+    for ordinal, claim in enumerate(claims):
+        session.add(
+            Claim(
+                position_id=position_id,
+                rebuttal_id=rebuttal_id,
+                framework=claim.framework,
+                direction=claim.direction.value,
+                text=claim.text,
+                ordinal=ordinal,
+            )
+        )
+
+
+def active_claims(
+    session: Session, *, position_ids: Sequence[int] = (), rebuttal_ids: Sequence[int] = ()
+) -> list[Claim]:
+    """Current claims of these posts in their order (retired ones left out)."""
+    conditions = []
+    if position_ids:
+        conditions.append(col(Claim.position_id).in_(list(position_ids)))
+    if rebuttal_ids:
+        conditions.append(col(Claim.rebuttal_id).in_(list(rebuttal_ids)))
+    if not conditions:
+        return []
+    from sqlalchemy import or_
+
+    return list(
+        session.exec(
+            select(Claim)
+            .where(or_(*conditions), col(Claim.retired_at).is_(None))
+            .order_by(col(Claim.ordinal), col(Claim.id))
+        )
+    )
+
+
+def post_position(
+    session: Session, *, found: Access, data: PositionInput, rate_limited: bool
+) -> Position:
+    """Post the student's one position in this discussion.
+
+    Raises NotAllowed for non-students, PhaseClosed when closed, Conflict for a second
+    position, Invalid for an option or framework the case does not have.
+    """
+    _check_posting(session, found, rate_limited=rate_limited)
+    _check_option(found, data.option)
+    _check_claims(found, data.claims)
+    discussion_id = found.discussion.id or 0
+    if own_position(session, discussion_id=discussion_id, account_id=found.account.id or 0):
+        raise Conflict("you have already posted a position here; edit it instead")
+    position = Position(
+        discussion_id=discussion_id,
+        author_id=found.account.id or 0,
+        option_key=data.option,
+        summary=data.summary.strip(),
+        body=data.body,
+        body_html=render_markdown(data.body),
+    )
+    session.add(position)
+    session.flush()
+    _add_claims(session, data.claims, position_id=position.id)
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        session.commit()
+    except IntegrityError:  # the same student posting twice at once
+        session.rollback()
+        raise Conflict("you have already posted a position here; edit it instead") from None
+    return position
+
+
+def _snapshot(claims: Sequence[Claim]) -> list[dict[str, object]]:
+    return [
+        {"id": c.id, "framework": c.framework, "direction": c.direction, "text": c.text}
+        for c in claims
+    ]
+
+
+def _replace_claims(
+    session: Session,
+    current: Sequence[Claim],
+    new: Sequence[ClaimInput],
+    *,
+    position_id: int | None = None,
+    rebuttal_id: int | None = None,
+) -> None:
+    """Update claims named by id in place (keeping rebuttals' anchors); retire the rest."""
+    by_id = {c.id: c for c in current}
+    kept: set[int] = set()
+    now = utcnow()
+    for ordinal, item in enumerate(new):
+        existing = by_id.get(item.id) if item.id is not None else None
+        if existing is not None:
+            existing.framework, existing.direction = item.framework, item.direction.value
+            existing.text, existing.ordinal = item.text, ordinal
+            session.add(existing)
+            kept.add(existing.id or 0)
+        else:
+            session.add(
+                Claim(
+                    position_id=position_id,
+                    rebuttal_id=rebuttal_id,
+                    framework=item.framework,
+                    direction=item.direction.value,
+                    text=item.text,
+                    ordinal=ordinal,
+                )
+            )
+    for claim in current:
+        if claim.id not in kept:
+            claim.retired_at = now
+            session.add(claim)
+
+
+def get_position(
+    session: Session, *, position_id: int, account: Account
+) -> tuple[Position, Access]:
+    """A position and its discussion, if this account may see it."""
+    position = session.get(Position, position_id)
+    if position is None:
+        raise PostNotFound(f"no position {position_id}")
+    try:
+        found = access(session, discussion_id=position.discussion_id, account=account)
+    except DiscussionNotFound:
+        raise PostNotFound(f"no position {position_id}") from None
+    if position.author_id != account.id and not sees_peers(session, found):
+        raise PostNotFound(f"no position {position_id}")
+    return position, found
+
+
+def edit_position(
+    session: Session, *, position: Position, found: Access, data: PositionEdit
+) -> Position:
+    """Change a position; the previous text is kept as a revision."""
+    if position.author_id != found.account.id:
+        raise NotAllowed("only its author may edit a position")
+    if found.discussion.phase == Phase.closed.value:
+        raise PhaseClosed("this discussion is closed; nothing more can be posted or edited")
+    if data.option is not None:
+        _check_option(found, data.option)
+    if data.claims is not None:
+        _check_claims(found, data.claims)
+    current = active_claims(session, position_ids=[position.id or 0])
+    session.add(
+        Revision(
+            position_id=position.id,
+            option_key=position.option_key,
+            summary=position.summary,
+            body=position.body,
+            claims=_snapshot(current),
+            written_at=position.edited_at or position.created_at,
+        )
+    )
+    if data.option is not None:
+        position.option_key = data.option
+    if data.summary is not None:
+        position.summary = data.summary.strip()
+    if data.body is not None:
+        position.body = data.body
+        position.body_html = render_markdown(data.body)
+    if data.claims is not None:
+        _replace_claims(session, current, data.claims, position_id=position.id)
+    position.edited_at = utcnow()
+    session.add(position)
+    session.commit()
+    return position
+
+
+def revisions(session: Session, *, position: Position, found: Access) -> list[Revision]:
+    if position.author_id != found.account.id and not found.is_faculty:
+        raise NotAllowed("only its author and faculty see a position's earlier versions")
+    return list(
+        session.exec(
+            select(Revision)
+            .where(Revision.position_id == position.id)
+            .order_by(col(Revision.id).desc())
+        )
+    )
+
+
+def rebuttals_open(found: Access) -> bool:
+    phase = found.discussion.phase
+    return phase == Phase.rebuttals.value or (
+        phase == Phase.positions.value and found.discussion.early_rebuttals
+    )
+
+
+def post_rebuttal(
+    session: Session, *, position: Position, found: Access, data: RebuttalInput, rate_limited: bool
+) -> Rebuttal:
+    """Reply to a position, to one of its claims, or to another rebuttal of it."""
+    _check_posting(session, found, rate_limited=rate_limited)
+    if not rebuttals_open(found):
+        raise PhaseClosed("rebuttals open when the discussion reaches the rebuttal phase")
+    _check_claims(found, data.claims)
+    depth = 0
+    claim_id = data.claim_id
+    if data.parent_id is not None:
+        parent = session.get(Rebuttal, data.parent_id)
+        if parent is None or parent.position_id != position.id:
+            raise Invalid(
+                "parent_id is not a rebuttal of this position",
+                [
+                    {
+                        "loc": ["body", "parent_id"],
+                        "type": "value_error",
+                        "msg": "not a rebuttal of this position",
+                        "input": data.parent_id,
+                    }
+                ],
+            )
+        depth = parent.depth + 1
+    if claim_id is not None:
+        claim = session.get(Claim, claim_id)
+        if claim is None or (
+            claim.position_id != position.id
+            and (data.parent_id is None or claim.rebuttal_id != data.parent_id)
+        ):
+            raise Invalid(
+                "claim_id is not a claim of the post replied to",
+                [
+                    {
+                        "loc": ["body", "claim_id"],
+                        "type": "value_error",
+                        "msg": "not a claim of the post replied to",
+                        "input": claim_id,
+                    }
+                ],
+            )
+    rebuttal = Rebuttal(
+        discussion_id=found.discussion.id or 0,
+        position_id=position.id or 0,
+        parent_id=data.parent_id,
+        claim_id=claim_id,
+        author_id=found.account.id or 0,
+        kind=data.kind.value,
+        body=data.body,
+        body_html=render_markdown(data.body),
+        depth=depth,
+    )
+    session.add(rebuttal)
+    session.flush()
+    _add_claims(session, data.claims, rebuttal_id=rebuttal.id)
+    position.rebuttal_count += 1
+    session.add(position)
+    session.commit()
+    return rebuttal
+
+
+def get_rebuttal(
+    session: Session, *, rebuttal_id: int, account: Account
+) -> tuple[Rebuttal, Position, Access]:
+    rebuttal = session.get(Rebuttal, rebuttal_id)
+    if rebuttal is None:
+        raise PostNotFound(f"no rebuttal {rebuttal_id}")
+    try:
+        position, found = get_position(session, position_id=rebuttal.position_id, account=account)
+    except PostNotFound:
+        raise PostNotFound(f"no rebuttal {rebuttal_id}") from None
+    return rebuttal, position, found
+
+
+def edit_rebuttal(
+    session: Session, *, rebuttal: Rebuttal, found: Access, data: RebuttalEdit
+) -> Rebuttal:
+    """Change a rebuttal; the previous text is kept as a revision."""
+    if rebuttal.author_id != found.account.id:
+        raise NotAllowed("only its author may edit a rebuttal")
+    if found.discussion.phase == Phase.closed.value:
+        raise PhaseClosed("this discussion is closed; nothing more can be posted or edited")
+    if data.claims is not None:
+        _check_claims(found, data.claims)
+    current = active_claims(session, rebuttal_ids=[rebuttal.id or 0])
+    session.add(
+        Revision(
+            rebuttal_id=rebuttal.id,
+            body=rebuttal.body,
+            claims=_snapshot(current),
+            written_at=rebuttal.edited_at or rebuttal.created_at,
+        )
+    )
+    if data.kind is not None:
+        rebuttal.kind = data.kind.value
+    if data.body is not None:
+        rebuttal.body = data.body
+        rebuttal.body_html = render_markdown(data.body)
+    if data.claims is not None:
+        _replace_claims(session, current, data.claims, rebuttal_id=rebuttal.id)
+    rebuttal.edited_at = utcnow()
+    session.add(rebuttal)
+    session.commit()
+    return rebuttal
+
+
+# ---- stances ---------------------------------------------------------------------------
+
+
+def record_stance(session: Session, *, found: Access, data: StanceInput) -> Stance:
+    """Record an initial (before posting) or final (any time) option; all are kept."""
+    require_student(found)
+    _check_option(found, data.option)
+    if data.moment == StanceMoment.initial and own_position(
+        session, discussion_id=found.discussion.id or 0, account_id=found.account.id or 0
+    ):
+        raise Conflict("the initial stance is recorded before posting a position")
+    stance = Stance(
+        discussion_id=found.discussion.id or 0,
+        account_id=found.account.id or 0,
+        moment=data.moment.value,
+        option_key=data.option,
+    )
+    session.add(stance)
+    session.commit()
+    return stance
+
+
+def stances_of(session: Session, *, found: Access) -> dict[str, Stance]:
+    """The student's latest stance at each moment."""
+    rows = session.exec(
+        select(Stance)
+        .where(Stance.discussion_id == found.discussion.id, Stance.account_id == found.account.id)
+        .order_by(col(Stance.id))
+    ).all()
+    return {s.moment: s for s in rows}
+
+
+# ---- reading ---------------------------------------------------------------------------
+
+
+def positions_of(
+    session: Session, *, found: Access, limit: int | None = None, offset: int = 0
+) -> list[Position]:
+    """Positions in posting order, as far as this viewer may see them."""
+    query = select(Position).where(Position.discussion_id == found.discussion.id)
+    if not sees_peers(session, found):
+        query = query.where(Position.author_id == found.account.id)
+    query = query.order_by(col(Position.created_at), col(Position.id)).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.exec(query))
+
+
+def count_positions(session: Session, *, found: Access) -> int:
+    if not sees_peers(session, found):
+        return (
+            1
+            if own_position(
+                session, discussion_id=found.discussion.id or 0, account_id=found.account.id or 0
+            )
+            else 0
+        )
+    return session.exec(
+        select(func.count())
+        .select_from(Position)
+        .where(Position.discussion_id == found.discussion.id)
+    ).one()
+
+
+def rebuttals_of(session: Session, *, position_id: int) -> list[Rebuttal]:
+    return list(
+        session.exec(
+            select(Rebuttal)
+            .where(Rebuttal.position_id == position_id)
+            .order_by(col(Rebuttal.created_at), col(Rebuttal.id))
+        )
+    )
