@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from ethicsforum import __version__, errors, templating
 from ethicsforum.config import Settings, get_settings
 from ethicsforum.db import make_engine
+from ethicsforum.discussions.events import Broker
 from ethicsforum.security import SecurityHeaders
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -25,6 +26,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from ethicsforum.cases import api as cases_api
     from ethicsforum.cases import views as cases_views
     from ethicsforum.discussions import api as discussions_api
+    from ethicsforum.discussions import stream as discussions_stream
+    from ethicsforum.discussions import views as discussions_views
 
     settings = settings or get_settings()
     app = FastAPI(
@@ -37,12 +40,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings)
+    app.state.broker = Broker(app.state.engine)
     templating.use_directory(str(settings.templates_dir))
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(accounts_api.router)
     app.include_router(cases_api.router)
     app.include_router(discussions_api.router)
+    app.include_router(discussions_views.router)
+    app.include_router(discussions_stream.router)
 
     app.include_router(cases_views.router)
     app.include_router(accounts_views.router)
@@ -60,5 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    await app.state.broker.start()
     yield
+    await app.state.broker.stop()
     app.state.engine.dispose()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ethicsforum.accounts import cohorts, policy, service, sessions
+from ethicsforum.accounts.models import Account
 from ethicsforum.accounts.ratelimit import TooManyAttempts
 from ethicsforum.accounts.web import PageAccount, SignedInDep, safe_next
 from ethicsforum.db import SessionDep
@@ -139,15 +140,26 @@ def logout(session: SessionDep, state: SignedInDep) -> Response:
     return response
 
 
+def _cohorts_context(session: SessionDep, account: Account) -> dict[str, Any]:
+    # The one place accounts reads discussions: the home page lists both.
+    from ethicsforum.discussions import service as discussions_service
+
+    by_cohort: dict[int, list[Any]] = {}
+    for discussion, cohort in discussions_service.discussions_of(session, account=account):
+        by_cohort.setdefault(cohort.id or 0, []).append(discussion)
+    return {
+        "memberships": cohorts.cohorts_of(session, account=account),
+        "may_create": policy.may_create_cohort(account),
+        "discussions": by_cohort,
+    }
+
+
 @router.get("/cohorts", name="cohort_list_page")
 def cohort_list_page(request: Request, session: SessionDep, account: PageAccount) -> Response:
     return render(
         request,
         "accounts/cohorts.html",
-        {
-            "memberships": cohorts.cohorts_of(session, account=account),
-            "may_create": policy.may_create_cohort(account),
-        },
+        _cohorts_context(session, account),
     )
 
 
@@ -165,8 +177,7 @@ def cohort_create(
             request,
             "accounts/cohorts.html",
             {
-                "memberships": cohorts.cohorts_of(session, account=account),
-                "may_create": policy.may_create_cohort(account),
+                **_cohorts_context(session, account),
                 "create_error": exc.message,
                 "name": name,
             },
@@ -189,8 +200,7 @@ def cohort_join(
             request,
             "accounts/cohorts.html",
             {
-                "memberships": cohorts.cohorts_of(session, account=account),
-                "may_create": policy.may_create_cohort(account),
+                **_cohorts_context(session, account),
                 "join_error": exc.message,
                 "join_code": join_code,
             },
@@ -215,10 +225,18 @@ def _cohort_context(
     rows = cohorts.members(session, cohort=found.cohort)
     if not found.manages:
         rows = [(m, a) for m, a in rows if a.id == account.id]
+    from ethicsforum.cases import service as cases_service
+    from ethicsforum.discussions import service as discussions_service
+
+    cohort_id = found.cohort.id or 0
     return {
         "cohort": found.cohort,
         "manages": found.manages,
         "members": rows,
+        "discussions": discussions_service.cohort_discussions(session, cohort_id=cohort_id),
+        "cases": cases_service.list_cases(session, statuses=None, per_page=100).items
+        if found.manages
+        else [],
         "join_code": cohorts.display_code(found.cohort.join_code),
         "join_url": request.url_for("join_page", code=found.cohort.join_code),
     }

@@ -10,7 +10,7 @@ from ethicsforum.accounts import policy
 from ethicsforum.accounts.deps import ApiAccount
 from ethicsforum.accounts.models import Account
 from ethicsforum.db import SessionDep
-from ethicsforum.discussions import present, service
+from ethicsforum.discussions import events, present, service
 from ethicsforum.discussions.models import Position, Rebuttal
 from ethicsforum.discussions.schemas import (
     DiscussionPublic,
@@ -101,10 +101,13 @@ def get_discussion(request: Request, found: DiscussionIn) -> DiscussionWithCase:
 
 @router.patch("/discussions/{discussion_id}", response_model=DiscussionPublic)
 def edit_discussion(
-    session: SessionDep, found: FacultyIn, body: service.DiscussionEdit
+    request: Request, session: SessionDep, found: FacultyIn, body: service.DiscussionEdit
 ) -> DiscussionPublic:
     """Rename a discussion or move it between phases."""
     discussion = service.edit_discussion(session, found=found, data=body)
+    if body.phase is not None:
+        events.publish(request.app, discussion.id or 0, "phase", discussion.id or 0)
+
     return DiscussionPublic.of(discussion, found.case.slug)
 
 
@@ -131,6 +134,7 @@ def post_position(
     position = service.post_position(
         session, found=found, data=body, rate_limited=request.app.state.settings.rate_limits
     )
+    events.publish(request.app, found.discussion.id or 0, "position", position.id or 0)
     return present.positions_public(session, found, [position])[0]
 
 
@@ -196,6 +200,7 @@ def post_rebuttal(
         data=body,
         rate_limited=request.app.state.settings.rate_limits,
     )
+    events.publish(request.app, access.discussion.id or 0, "rebuttal", rebuttal.id or 0)
     looked = present.lookups(session, rebuttals=[rebuttal])
     return present.rebuttal_public(access, rebuttal, looked)
 

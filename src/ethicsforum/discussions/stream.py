@@ -1,0 +1,124 @@
+"""The Server-Sent Events stream of a discussion, rendered for each recipient.
+
+A stream holds no database session while it waits: it checks access once, then for each
+announced post opens a short session to load and render that post for its own viewer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+
+from ethicsforum.accounts import sessions
+from ethicsforum.accounts.models import Account
+from ethicsforum.accounts.web import SignInRequired
+from ethicsforum.db import read_session
+from ethicsforum.discussions import present, service
+from ethicsforum.discussions.events import Broker, Event
+from ethicsforum.errors import NotFound
+from ethicsforum.templating import templates
+
+router = APIRouter(tags=["pages"], include_in_schema=False)
+KEEP_ALIVE_SECONDS = 15.0
+
+
+def _viewer(request: Request) -> Account:
+    token = request.cookies.get(sessions.COOKIE)
+    idle = timedelta(minutes=request.app.state.settings.session_idle_minutes)
+    with read_session(request.app.state.engine) as session:
+        signed = sessions.resolve(session, token=token, idle=idle) if token else None
+        if signed is None:
+            raise SignInRequired("sign in to follow a discussion")
+        return signed.account
+
+
+def _check(request: Request, discussion_id: int, position_id: int | None) -> Account:
+    account = _viewer(request)
+    with read_session(request.app.state.engine) as session:
+        found = service.access(session, discussion_id=discussion_id, account=account)
+        if position_id is not None:
+            position, _ = service.get_position(session, position_id=position_id, account=account)
+            if position.discussion_id != found.discussion.id:
+                raise service.PostNotFound(f"no position {position_id}")
+    return account
+
+
+def render_event(
+    request: Request, event: Event, account: Account, position_id: int | None
+) -> str | None:
+    """The fragment this viewer should receive for an event, or None to send nothing."""
+    with read_session(request.app.state.engine) as session:
+        try:
+            found = service.access(session, discussion_id=event.discussion_id, account=account)
+            if event.kind == "position" and position_id is None:
+                position, _ = service.get_position(
+                    session, position_id=event.post_id, account=account
+                )
+                [card] = present.positions_public(session, found, [position])
+                return templates.get_template("discussions/_position_card.html").render(
+                    p=card,
+                    d=found.discussion,
+                    request=request,
+                    option_labels={o["key"]: o["label"] for o in found.version.options},
+                )
+            if event.kind == "rebuttal":
+                rebuttal, position, _ = service.get_rebuttal(
+                    session, rebuttal_id=event.post_id, account=account
+                )
+                if position_id is not None and position.id != position_id:
+                    return None
+                looked = present.lookups(session, rebuttals=[rebuttal])
+                item = present.rebuttal_public(found, rebuttal, looked)
+                return templates.get_template("discussions/_live_rebuttal.html").render(
+                    r=item,
+                    position=position,
+                    on_position_page=position_id is not None,
+                    request=request,
+                )
+            if event.kind == "phase":
+                return templates.get_template("discussions/_live_phase.html").render(
+                    d=found.discussion, request=request
+                )
+        except NotFound:
+            return None
+    return None
+
+
+def _sse(kind: str, html: str) -> str:
+    data = "\n".join(f"data: {line}" for line in html.strip().splitlines() or [""])
+    return f"event: {kind}\n{data}\n\n"
+
+
+@router.get("/discussions/{discussion_id}/events", name="discussion_events")
+async def discussion_events(
+    request: Request,
+    discussion_id: int,
+    position: Annotated[int | None, Query(ge=1)] = None,
+) -> StreamingResponse:
+    account = await run_in_threadpool(_check, request, discussion_id, position)
+    broker: Broker = request.app.state.broker
+
+    async def stream() -> AsyncIterator[str]:
+        async with broker.subscribe(discussion_id) as queue:
+            yield "retry: 3000\n: connected\n\n"
+            while True:
+                try:
+                    event = await asyncio.wait_for(queue.get(), timeout=KEEP_ALIVE_SECONDS)
+                except TimeoutError:
+                    yield ": keep-alive\n\n"
+                    continue
+                html = await run_in_threadpool(render_event, request, event, account, position)
+                if html:
+                    yield _sse(event.kind, html)
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

@@ -1,0 +1,440 @@
+"""Discussion pages: the discussion, a position with its rebuttal tree, the composer."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+
+from ethicsforum.accounts import cohorts
+from ethicsforum.accounts.models import Account
+from ethicsforum.accounts.web import PageAccount
+from ethicsforum.cases import service as cases_service
+from ethicsforum.db import SessionDep
+from ethicsforum.discussions import events, present, service
+from ethicsforum.discussions.models import Phase, Position
+from ethicsforum.errors import DomainError, Invalid
+from ethicsforum.markdown import render_markdown
+from ethicsforum.templating import is_htmx, render
+
+router = APIRouter(tags=["pages"], include_in_schema=False)
+
+PAGE_SIZE = 20
+MAX_CLAIMS = 8
+TREE_DEPTH = 4  # deeper replies continue on their own page
+
+
+async def form_data(request: Request) -> FormData:
+    return await request.form()
+
+
+FormDep = Annotated[FormData, Depends(form_data)]
+
+
+def _text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def claim_rows(form: FormData) -> list[dict[str, str]]:
+    """Claim rows as typed, in order; rows left wholly blank are dropped."""
+    rows = []
+    for index in range(MAX_CLAIMS * 4):
+        prefix = f"claims-{index}-"
+        if not any(key.startswith(prefix) for key in form):
+            continue
+        row = {
+            field: _text(form, prefix + field).strip()
+            if field != "text"
+            else _text(form, prefix + field)
+            for field in ("id", "framework", "direction", "text")
+        }
+        if row["text"].strip() or row["id"]:
+            rows.append(row)
+    return rows
+
+
+def _claims_payload(rows: list[dict[str, str]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": int(r["id"]) if r["id"].isdigit() else None,
+            "framework": r["framework"],
+            "direction": r["direction"],
+            "text": r["text"],
+        }
+        for r in rows
+    ]
+
+
+def _errors(exc: ValidationError | Invalid) -> dict[str, str]:
+    """Problems keyed by form field name (claims-N-field), for messages beside each field."""
+    items = exc.errors() if isinstance(exc, ValidationError) else exc.problems
+    out: dict[str, str] = {}
+    for error in items:
+        loc = [str(p) for p in error.get("loc", ()) if p != "body"]
+        if loc[:1] == ["claims"] and len(loc) >= 2:
+            name = f"claims-{loc[1]}-{loc[2]}" if len(loc) >= 3 else f"claims-{loc[1]}-text"
+        else:
+            name = loc[0] if loc else "form"
+        out.setdefault(name, str(error.get("msg", "invalid")).removeprefix("Value error, "))
+    return out
+
+
+def _options(found: service.Access) -> list[dict[str, Any]]:
+    return list(found.version.options)
+
+
+def _discussion_context(session: SessionDep, found: service.Access, page: int) -> dict[str, Any]:
+    total = service.count_positions(session, found=found)
+    positions = service.positions_of(
+        session, found=found, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+    )
+    own = (
+        service.own_position(
+            session, discussion_id=found.discussion.id or 0, account_id=found.account.id or 0
+        )
+        if found.is_student
+        else None
+    )
+    return {
+        "found": found,
+        "d": found.discussion,
+        "v": found.version,
+        "options": _options(found),
+        "option_labels": {o["key"]: o["label"] for o in found.version.options},
+        "positions": present.positions_public(session, found, positions),
+        "total": total,
+        "page": page,
+        "pages": max(1, -(-total // PAGE_SIZE)),
+        "own": own,
+        "stances": service.stances_of(session, found=found) if found.is_student else {},
+        "sees_peers": service.sees_peers(session, found),
+        "may_post": found.is_student
+        and own is None
+        and found.discussion.phase != Phase.closed.value,
+        "rebuttals_open": service.rebuttals_open(found),
+        "phases": [p.value for p in Phase],
+    }
+
+
+def _composer_context(
+    found: service.Access,
+    *,
+    rows: list[dict[str, str]] | None = None,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    position: Position | None = None,
+) -> dict[str, Any]:
+    blank = {"id": "", "framework": "", "direction": "supports", "text": ""}
+    rows = rows if rows else [dict(blank) for _ in range(3)]
+    return {
+        "found": found,
+        "d": found.discussion,
+        "options": _options(found),
+        "frameworks": found.frameworks,
+        "rows": rows,
+        "values": values or {},
+        "errors": errors or {},
+        "editing": position,
+        "max_claims": MAX_CLAIMS,
+    }
+
+
+@router.get("/discussions/{discussion_id}", name="discussion_page")
+def discussion_page(
+    request: Request,
+    session: SessionDep,
+    account: PageAccount,
+    discussion_id: int,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    found = service.access(session, discussion_id=discussion_id, account=account)
+    context = _discussion_context(session, found, page)
+    if context["may_post"]:
+        context.update(_composer_context(found))
+    if is_htmx(request) and request.headers.get("HX-Target") == "position-list":
+        return render(request, "discussions/_position_list.html", context)
+    return render(request, "discussions/discussion.html", context)
+
+
+@router.post("/discussions/{discussion_id}/positions", name="position_create")
+def position_create(
+    request: Request, session: SessionDep, account: PageAccount, discussion_id: int, form: FormDep
+) -> Response:
+    found = service.access(session, discussion_id=discussion_id, account=account)
+    rows = claim_rows(form)
+    values = {k: _text(form, k) for k in ("option", "summary", "body")}
+    try:
+        data = service.PositionInput.model_validate({**values, "claims": _claims_payload(rows)})
+        position = service.post_position(
+            session, found=found, data=data, rate_limited=request.app.state.settings.rate_limits
+        )
+    except (ValidationError, Invalid) as exc:
+        context = _discussion_context(session, found, 1)
+        context.update(_composer_context(found, rows=rows, values=values, errors=_errors(exc)))
+        return render(request, "discussions/discussion.html", context, status_code=422)
+    events.publish(request.app, found.discussion.id or 0, "position", position.id or 0)
+    return RedirectResponse(
+        request.url_for("position_page", position_id=position.id), status_code=303
+    )
+
+
+@router.post("/discussions/{discussion_id}/claim-row", name="claim_row_fragment")
+def claim_row_fragment(
+    request: Request, session: SessionDep, account: PageAccount, discussion_id: int, form: FormDep
+) -> Response:
+    """One more empty claim row for the composer (htmx appends it in place)."""
+    found = service.access(session, discussion_id=discussion_id, account=account)
+    index = _text(form, "next_index")
+    return render(
+        request,
+        "discussions/_claim_row.html",
+        {
+            "index": int(index) if index.isdigit() else 0,
+            "frameworks": found.frameworks,
+            "row": {"id": "", "framework": "", "direction": "supports", "text": ""},
+            "errors": {},
+        },
+    )
+
+
+@router.post("/markdown/preview", name="markdown_preview_fragment")
+def markdown_preview_fragment(account: PageAccount, form: FormDep) -> Response:
+    body = _text(form, "body")
+    html = render_markdown(body) if body.strip() else "<p><em>Nothing to preview yet.</em></p>"
+    return HTMLResponse(f'<div id="preview" class="preview">{html}</div>')
+
+
+@router.get("/empty", name="empty_fragment")
+def empty_fragment(account: PageAccount) -> Response:
+    """Nothing: htmx swaps a removed claim row with it."""
+    return HTMLResponse("")
+
+
+@router.post("/discussions/{discussion_id}/stance", name="stance_submit")
+def stance_submit(
+    request: Request, session: SessionDep, account: PageAccount, discussion_id: int, form: FormDep
+) -> Response:
+    found = service.access(session, discussion_id=discussion_id, account=account)
+    try:
+        data = service.StanceInput.model_validate(
+            {"moment": _text(form, "moment"), "option": _text(form, "option")}
+        )
+        service.record_stance(session, found=found, data=data)
+    except (ValidationError, DomainError) as exc:
+        context = _discussion_context(session, found, 1)
+        if context["may_post"]:
+            context.update(_composer_context(found))
+        context["stance_error"] = (
+            exc.message if isinstance(exc, DomainError) else "Choose one of the options."
+        )
+        status = exc.status_code if isinstance(exc, DomainError) else 422
+        return render(request, "discussions/discussion.html", context, status_code=status)
+    return RedirectResponse(
+        str(request.url_for("discussion_page", discussion_id=discussion_id)) + "#stance",
+        status_code=303,
+    )
+
+
+@router.post("/discussions/{discussion_id}/phase", name="phase_submit")
+def phase_submit(
+    request: Request, session: SessionDep, account: PageAccount, discussion_id: int, form: FormDep
+) -> Response:
+    found = service.access(session, discussion_id=discussion_id, account=account)
+    try:
+        data = service.DiscussionEdit.model_validate({"phase": _text(form, "phase")})
+    except ValidationError:
+        raise Invalid("choose positions, rebuttals or closed") from None
+    service.edit_discussion(session, found=found, data=data)
+    events.publish(request.app, found.discussion.id or 0, "phase", found.discussion.id or 0)
+    return RedirectResponse(
+        request.url_for("discussion_page", discussion_id=discussion_id), status_code=303
+    )
+
+
+@router.post("/cohorts/{cohort_id}/discussions", name="discussion_create")
+def discussion_create(
+    request: Request, session: SessionDep, account: PageAccount, cohort_id: int, form: FormDep
+) -> Response:
+    found = cohorts.managed(session, cohort_id=cohort_id, account=account)
+    values = {
+        "case_slug": _text(form, "case_slug"),
+        "cohort_id": found.cohort.id,
+        "title": _text(form, "title").strip() or None,
+        "anonymity": _text(form, "anonymity") or "anonymous_to_peers",
+        "post_first": _text(form, "post_first") == "on",
+        "early_rebuttals": _text(form, "early_rebuttals") == "on",
+    }
+    try:
+        data = service.DiscussionInput.model_validate(values)
+        discussion = service.open_discussion(session, data=data, account=account)
+    except (ValidationError, DomainError) as exc:
+        message = exc.message if isinstance(exc, DomainError) else "Choose a case to discuss."
+        raise Invalid(message) from None
+    return RedirectResponse(
+        request.url_for("discussion_page", discussion_id=discussion.id), status_code=303
+    )
+
+
+def open_discussion_cases(session: SessionDep) -> list[cases_service.CaseView]:
+    return cases_service.list_cases(session, statuses=None, per_page=100).items
+
+
+# ---- positions --------------------------------------------------------------------------
+
+
+def _position_context(
+    session: SessionDep, position: Position, found: service.Access, thread: int | None = None
+) -> dict[str, Any]:
+    rebuttals = service.rebuttals_of(session, position_id=position.id or 0)
+    full = present.position_with_rebuttals(session, found, position, rebuttals)
+    roots = full.rebuttals
+    if thread is not None:
+        by_id: dict[int, present.RebuttalPublic] = {}
+
+        def index(items: list[present.RebuttalPublic]) -> None:
+            for item in items:
+                by_id[item.id] = item
+                index(item.replies)
+
+        index(roots)
+        if thread not in by_id:
+            raise service.PostNotFound(f"no rebuttal {thread} under this position")
+        roots = [by_id[thread]]
+    claim_text = {c.id: c for c in full.claims}
+    return {
+        "found": found,
+        "d": found.discussion,
+        "p": full,
+        "roots": roots,
+        "thread": thread,
+        "claim_by_id": claim_text,
+        "option_labels": {o["key"]: o["label"] for o in found.version.options},
+        "may_rebut": found.is_student and service.rebuttals_open(found),
+        "is_author": position.author_id == found.account.id,
+        "may_edit": position.author_id == found.account.id
+        and found.discussion.phase != Phase.closed.value,
+        "tree_depth": TREE_DEPTH,
+        "kinds": ["counter", "challenge", "concede", "question"],
+        "frameworks": found.frameworks,
+    }
+
+
+@router.get("/positions/{position_id}", name="position_page")
+def position_page(
+    request: Request,
+    session: SessionDep,
+    account: PageAccount,
+    position_id: int,
+    thread: Annotated[int | None, Query(ge=1)] = None,
+) -> Response:
+    position, found = service.get_position(session, position_id=position_id, account=account)
+    context = _position_context(session, position, found, thread)
+    return render(request, "discussions/position.html", context)
+
+
+@router.post("/positions/{position_id}/rebuttals", name="rebuttal_create")
+def rebuttal_create(
+    request: Request, session: SessionDep, account: PageAccount, position_id: int, form: FormDep
+) -> Response:
+    position, found = service.get_position(session, position_id=position_id, account=account)
+    parent = _text(form, "parent_id")
+    claim = _text(form, "claim_id")
+    rows = claim_rows(form)
+    payload = {
+        "kind": _text(form, "kind"),
+        "body": _text(form, "body"),
+        "parent_id": int(parent) if parent.isdigit() else None,
+        "claim_id": int(claim) if claim.isdigit() else None,
+        "claims": _claims_payload(rows),
+    }
+    try:
+        data = service.RebuttalInput.model_validate(payload)
+        rebuttal = service.post_rebuttal(
+            session,
+            position=position,
+            found=found,
+            data=data,
+            rate_limited=request.app.state.settings.rate_limits,
+        )
+    except (ValidationError, Invalid) as exc:
+        context = _position_context(session, position, found)
+        context.update(
+            rebuttal_errors=_errors(exc),
+            rebuttal_values=payload,
+            rebuttal_parent=payload["parent_id"],
+        )
+        return render(request, "discussions/position.html", context, status_code=422)
+    events.publish(request.app, found.discussion.id or 0, "rebuttal", rebuttal.id or 0)
+    url = request.url_for("position_page", position_id=position_id)
+    return RedirectResponse(f"{url}#rebuttal-{rebuttal.id}", status_code=303)
+
+
+@router.get("/positions/{position_id}/edit", name="position_edit_page")
+def position_edit_page(
+    request: Request, session: SessionDep, account: PageAccount, position_id: int
+) -> Response:
+    position, found = service.get_position(session, position_id=position_id, account=account)
+    if position.author_id != account.id:
+        raise service.NotAllowed("only its author may edit a position")
+    claims = service.active_claims(session, position_ids=[position.id or 0])
+    rows = [
+        {"id": str(c.id), "framework": c.framework, "direction": c.direction, "text": c.text}
+        for c in claims
+    ]
+    values = {"option": position.option_key, "summary": position.summary, "body": position.body}
+    return render(
+        request,
+        "discussions/edit.html",
+        _composer_context(found, rows=rows, values=values, position=position),
+    )
+
+
+@router.post("/positions/{position_id}/edit", name="position_edit_submit")
+def position_edit_submit(
+    request: Request, session: SessionDep, account: PageAccount, position_id: int, form: FormDep
+) -> Response:
+    position, found = service.get_position(session, position_id=position_id, account=account)
+    rows = claim_rows(form)
+    values = {k: _text(form, k) for k in ("option", "summary", "body")}
+    try:
+        data = service.PositionEdit.model_validate({**values, "claims": _claims_payload(rows)})
+        service.edit_position(session, position=position, found=found, data=data)
+    except (ValidationError, Invalid) as exc:
+        return render(
+            request,
+            "discussions/edit.html",
+            _composer_context(
+                found, rows=rows, values=values, errors=_errors(exc), position=position
+            ),
+            status_code=422,
+        )
+    events.publish(request.app, found.discussion.id or 0, "position", position.id or 0)
+    return RedirectResponse(
+        request.url_for("position_page", position_id=position_id), status_code=303
+    )
+
+
+@router.get("/positions/{position_id}/revisions", name="revisions_page")
+def revisions_page(
+    request: Request, session: SessionDep, account: PageAccount, position_id: int
+) -> Response:
+    position, found = service.get_position(session, position_id=position_id, account=account)
+    rows = service.revisions(session, position=position, found=found)
+    return render(
+        request,
+        "discussions/revisions.html",
+        {
+            "found": found,
+            "position": position,
+            "revisions": rows,
+            "option_labels": {o["key"]: o["label"] for o in found.version.options},
+        },
+    )
+
+
+def discussions_for(session: SessionDep, account: Account) -> list[Any]:
+    return service.discussions_of(session, account=account)
