@@ -118,6 +118,8 @@ def serve(
         host=host,
         port=port,
         workers=workers,
+        # Event streams stay open until the client leaves; do not wait on them for ever.
+        timeout_graceful_shutdown=5,
         log_level="info",
         proxy_headers=False,
     )
