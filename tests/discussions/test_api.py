@@ -358,3 +358,21 @@ def test_posting_is_rate_limited_per_student(settings, session, world):
             ).status_code
             == 201
         )
+
+
+def test_a_body_over_a_mebibyte_is_refused_with_413(client, world):
+    discussion = open_discussion(client, world)
+    big = '{"option": "act", "summary": "x", "body": "' + "x" * (1024 * 1024) + '"}'
+    response = client.post(f"/api/v1/discussions/{discussion['id']}/positions", content=big,
+                           headers={**world["h"]["ann"], "Content-Type": "application/json"})
+    assert response.status_code == 413
+
+    def chunks():
+        yield b'{"body": "'
+        for _ in range(20):
+            yield b"x" * 65536
+        yield b'"}'
+
+    streamed = client.post(f"/api/v1/discussions/{discussion['id']}/positions", content=chunks(),
+                           headers={**world["h"]["ann"], "Content-Type": "application/json"})
+    assert streamed.status_code == 413
