@@ -275,3 +275,14 @@ def test_a_discussion_outside_ones_cohorts_is_not_found(client, world, discussio
     sign_in_browser(client, "zed")
     assert client.get(f"/discussions/{discussion['id']}").status_code == 404
     assert client.get(f"/discussions/{discussion['id']}/events").status_code == 404
+
+
+def test_cohort_and_home_pages_list_discussions_with_phase_and_activity(client, world, discussion):
+    post_position(client, world, discussion, "ann")
+    sign_in_browser(client, "bob")
+    home = soup(client.get("/cohorts"))
+    entry = home.select_one(".discussion-list li")
+    assert "A test case" in entry.text and "positions" in entry.select_one(".badge").text
+    assert "1 position, 0 rebuttals" in entry.text
+    cohort = soup(client.get(f"/cohorts/{world['cohort'].id}"))
+    assert "1 position" in cohort.select_one(f"#discussion-{discussion['id']}").text

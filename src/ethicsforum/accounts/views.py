@@ -145,12 +145,16 @@ def _cohorts_context(session: SessionDep, account: Account) -> dict[str, Any]:
     from ethicsforum.discussions import service as discussions_service
 
     by_cohort: dict[int, list[Any]] = {}
-    for discussion, cohort in discussions_service.discussions_of(session, account=account):
+    rows = discussions_service.discussions_of(session, account=account)
+    for discussion, cohort in rows:
         by_cohort.setdefault(cohort.id or 0, []).append(discussion)
     return {
         "memberships": cohorts.cohorts_of(session, account=account),
         "may_create": policy.may_create_cohort(account),
         "discussions": by_cohort,
+        "activity": discussions_service.activity(
+            session, discussion_ids=[d.id or 0 for d, _ in rows]
+        ),
     }
 
 
@@ -229,11 +233,15 @@ def _cohort_context(
     from ethicsforum.discussions import service as discussions_service
 
     cohort_id = found.cohort.id or 0
+    discussions = discussions_service.cohort_discussions(session, cohort_id=cohort_id)
     return {
         "cohort": found.cohort,
         "manages": found.manages,
         "members": rows,
-        "discussions": discussions_service.cohort_discussions(session, cohort_id=cohort_id),
+        "discussions": discussions,
+        "activity": discussions_service.activity(
+            session, discussion_ids=[d.id or 0 for d in discussions]
+        ),
         "cases": cases_service.list_cases(session, statuses=None, per_page=100).items
         if found.manages
         else [],

@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field, field_validator
 from sqlmodel import Session, col, func, select
@@ -759,3 +759,51 @@ def rebuttals_of(session: Session, *, position_id: int) -> list[Rebuttal]:
             .order_by(col(Rebuttal.created_at), col(Rebuttal.id))
         )
     )
+
+
+@dataclass(frozen=True)
+class Activity:
+    positions: int
+    rebuttals: int
+    last_post_at: datetime | None
+
+
+def activity(session: Session, *, discussion_ids: Sequence[int]) -> dict[int, Activity]:
+    """Posts and the latest post time per discussion, in two grouped queries."""
+    if not discussion_ids:
+        return {}
+    ids = list(discussion_ids)
+    positions = {
+        row[0]: (row[1], row[2])
+        for row in session.exec(
+            select(Position.discussion_id, func.count(), func.max(Position.created_at))
+            .where(col(Position.discussion_id).in_(ids))
+            .group_by(col(Position.discussion_id))
+        )
+    }
+    rebuttals = {
+        row[0]: (row[1], row[2])
+        for row in session.exec(
+            select(Rebuttal.discussion_id, func.count(), func.max(Rebuttal.created_at))
+            .where(col(Rebuttal.discussion_id).in_(ids))
+            .group_by(col(Rebuttal.discussion_id))
+        )
+    }
+    out = {}
+    for discussion_id in ids:
+        p_count, p_last = positions.get(discussion_id, (0, None))
+        r_count, r_last = rebuttals.get(discussion_id, (0, None))
+        times = [_aware(t) for t in (p_last, r_last) if t is not None]
+        out[discussion_id] = Activity(p_count, r_count, max(times) if times else None)
+    return out
+
+
+def _aware(value: datetime | str) -> datetime:
+    # max() over a column loses the column's type on SQLite.
+    from ethicsforum.db import UTCDateTime
+
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    result = UTCDateTime().process_result_value(value, None)
+    assert result is not None  # noqa: S101 - value is not None here
+    return result
