@@ -286,3 +286,32 @@ def test_cohort_and_home_pages_list_discussions_with_phase_and_activity(client, 
     assert "1 position, 0 rebuttals" in entry.text
     cohort = soup(client.get(f"/cohorts/{world['cohort'].id}"))
     assert "1 position" in cohort.select_one(f"#discussion-{discussion['id']}").text
+
+
+def test_a_rebuttal_may_carry_a_claim_of_its_own(client, world, discussion):
+    position = post_position(client, world, discussion, "ann")
+    set_phase(client, world, discussion, "rebuttals")
+    token = sign_in_browser(client, "bob")
+    page = soup(client.get(f"/positions/{position['id']}"))
+    assert page.select_one("#rebuttal-form details.own-claim select[name=claims-0-framework]")
+    bad = client.post(
+        f"/positions/{position['id']}/rebuttals",
+        data=form_for(
+            token, kind="counter", body="Unfair.", **claim_fields(("karma", "supports", "Mine."))
+        ),
+    )
+    assert bad.status_code == 422
+    assert soup(bad).select_one("#claims-0-text").text == "Mine."
+    ok = client.post(
+        f"/positions/{position['id']}/rebuttals",
+        data=form_for(
+            token,
+            kind="counter",
+            body="Unfair.",
+            **claim_fields(("justice", "supports", "Queue jumping.")),
+        ),
+        follow_redirects=False,
+    )
+    assert ok.status_code == 303
+    tree = client.get(f"/api/v1/positions/{position['id']}", headers=world["h"]["cat"]).json()
+    assert tree["rebuttals"][0]["claims"][0]["text"] == "Queue jumping."
