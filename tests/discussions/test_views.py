@@ -92,17 +92,26 @@ def test_an_invalid_form_keeps_everything_typed_and_marks_each_field(client, wor
 
 def test_claim_rows_are_added_and_removed_in_place(client, world, discussion):
     token = sign_in_browser(client, "ann")
+    # The composer sends its rows (0, 1 and 4 here: 2 and 3 were removed).
+    rows = {f"claims-{i}-text": "x" for i in (0, 1, 4)}
     row = client.post(
         f"/discussions/{discussion['id']}/claim-row",
-        data={"next_index": "3", "csrf_token": token},
+        data={**rows, "csrf_token": token},
         headers={"HX-Request": "true"},
     )
     assert row.status_code == 200
     fieldset = soup(row).select_one("fieldset")
-    assert fieldset["id"] == "claim-row-3"
-    assert fieldset.select_one("select[name=claims-3-framework]")
-    assert fieldset.select_one("button.remove-claim")["hx-target"] == "#claim-row-3"
+    assert fieldset["id"] == "claim-row-5"
+    assert fieldset.select_one("select[name=claims-5-framework]")
+    assert fieldset.select_one("button.remove-claim")["hx-target"] == "#claim-row-5"
     assert client.get("/empty").text == ""
+    full = {f"claims-{i}-text": "x" for i in range(8)}
+    refused = client.post(
+        f"/discussions/{discussion['id']}/claim-row",
+        data={**full, "csrf_token": token},
+        headers={"HX-Request": "true"},
+    )
+    assert "At most 8 claims" in refused.text and "fieldset" not in refused.text
 
 
 def test_the_markdown_preview_is_sanitised(client, world):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -165,6 +166,7 @@ def position_create(
     request: Request, session: SessionDep, account: PageAccount, discussion_id: int, form: FormDep
 ) -> Response:
     found = service.access(session, discussion_id=discussion_id, account=account)
+    service.require_student(found)  # permission before the form is validated
     rows = claim_rows(form)
     values = {k: _text(form, k) for k in ("option", "summary", "body")}
     try:
@@ -186,14 +188,20 @@ def position_create(
 def claim_row_fragment(
     request: Request, session: SessionDep, account: PageAccount, discussion_id: int, form: FormDep
 ) -> Response:
-    """One more empty claim row for the composer (htmx appends it in place)."""
+    """One more empty claim row for the composer (htmx appends it in place).
+
+    The composer sends its current rows, so the new row's index follows the highest one in
+    use (removed rows leave gaps, which is fine) and no more than eight rows are made.
+    """
     found = service.access(session, discussion_id=discussion_id, account=account)
-    index = _text(form, "next_index")
+    used = {int(m.group(1)) for key in form if (m := re.match(r"claims-(\d+)-", key))}
+    if len(used) >= MAX_CLAIMS:
+        return HTMLResponse(f'<p class="field-error" role="alert">At most {MAX_CLAIMS} claims.</p>')
     return render(
         request,
         "discussions/_claim_row.html",
         {
-            "index": int(index) if index.isdigit() else 0,
+            "index": max(used, default=-1) + 1,
             "frameworks": found.frameworks,
             "row": {"id": "", "framework": "", "direction": "supports", "text": ""},
             "errors": {},
@@ -219,6 +227,7 @@ def stance_submit(
     request: Request, session: SessionDep, account: PageAccount, discussion_id: int, form: FormDep
 ) -> Response:
     found = service.access(session, discussion_id=discussion_id, account=account)
+    service.require_student(found)  # permission before the form is validated
     try:
         data = service.StanceInput.model_validate(
             {"moment": _text(form, "moment"), "option": _text(form, "option")}
@@ -244,6 +253,7 @@ def phase_submit(
     request: Request, session: SessionDep, account: PageAccount, discussion_id: int, form: FormDep
 ) -> Response:
     found = service.access(session, discussion_id=discussion_id, account=account)
+    service.require_faculty(found)  # permission before the form is validated
     try:
         data = service.DiscussionEdit.model_validate({"phase": _text(form, "phase")})
     except ValidationError:
@@ -341,6 +351,7 @@ def rebuttal_create(
     request: Request, session: SessionDep, account: PageAccount, position_id: int, form: FormDep
 ) -> Response:
     position, found = service.get_position(session, position_id=position_id, account=account)
+    service.require_student(found)  # permission before the form is validated
     parent = _text(form, "parent_id")
     claim = _text(form, "claim_id")
     rows = claim_rows(form)
@@ -398,10 +409,13 @@ def position_edit_submit(
     request: Request, session: SessionDep, account: PageAccount, position_id: int, form: FormDep
 ) -> Response:
     position, found = service.get_position(session, position_id=position_id, account=account)
+    if position.author_id != account.id:  # permission before the form is validated
+        raise service.NotAllowed("only its author may edit a position")
     rows = claim_rows(form)
     values = {k: _text(form, k) for k in ("option", "summary", "body")}
     try:
         data = service.PositionEdit.model_validate({**values, "claims": _claims_payload(rows)})
+
         service.edit_position(session, position=position, found=found, data=data)
     except (ValidationError, Invalid) as exc:
         return render(
