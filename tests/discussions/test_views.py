@@ -324,3 +324,21 @@ def test_a_rebuttal_may_carry_a_claim_of_its_own(client, world, discussion):
     assert ok.status_code == 303
     tree = client.get(f"/api/v1/positions/{position['id']}", headers=world["h"]["cat"]).json()
     assert tree["rebuttals"][0]["claims"][0]["text"] == "Queue jumping."
+
+
+def test_replying_uses_one_form_pointed_at_the_rebuttal(client, world, discussion):
+    position = post_position(client, world, discussion, "ann")
+    set_phase(client, world, discussion, "rebuttals")
+    first = client.post(
+        f"/api/v1/positions/{position['id']}/rebuttals",
+        json={"kind": "counter", "body": "First reply"},
+        headers=world["h"]["bob"],
+    ).json()
+    sign_in_browser(client, "cat")
+    page = soup(client.get(f"/positions/{position['id']}"))
+    link = page.select_one(f"#rebuttal-{first['id']} .reply-link a")
+    assert link["href"].endswith(f"?reply_to={first['id']}#rebut")
+    assert len(page.select("form.rebuttal-form")) == 1
+    replying = soup(client.get(link["href"].split("#")[0]))
+    assert "First reply" in replying.select_one("#replying-to").text
+    assert replying.select_one("#rebuttal-form input[name=parent_id]")["value"] == str(first["id"])

@@ -297,20 +297,24 @@ def open_discussion_cases(session: SessionDep) -> list[cases_service.CaseView]:
 
 
 def _position_context(
-    session: SessionDep, position: Position, found: service.Access, thread: int | None = None
+    session: SessionDep,
+    position: Position,
+    found: service.Access,
+    thread: int | None = None,
+    reply_to: int | None = None,
 ) -> dict[str, Any]:
     rebuttals = service.rebuttals_of(session, position_id=position.id or 0)
     full = present.position_with_rebuttals(session, found, position, rebuttals)
     roots = full.rebuttals
+    by_id: dict[int, present.RebuttalPublic] = {}
+
+    def index(items: list[present.RebuttalPublic]) -> None:
+        for item in items:
+            by_id[item.id] = item
+            index(item.replies)
+
+    index(roots)
     if thread is not None:
-        by_id: dict[int, present.RebuttalPublic] = {}
-
-        def index(items: list[present.RebuttalPublic]) -> None:
-            for item in items:
-                by_id[item.id] = item
-                index(item.replies)
-
-        index(roots)
         if thread not in by_id:
             raise service.PostNotFound(f"no rebuttal {thread} under this position")
         roots = [by_id[thread]]
@@ -321,6 +325,9 @@ def _position_context(
         "p": full,
         "roots": roots,
         "thread": thread,
+        # One reply form for the page, pointed at a rebuttal by ?reply_to=, instead of a
+        # form under every rebuttal: the page stays small with hundreds of replies.
+        "reply_to": by_id.get(reply_to) if reply_to is not None else None,
         "claim_by_id": claim_text,
         "option_labels": {o["key"]: o["label"] for o in found.version.options},
         "may_rebut": found.is_student and service.rebuttals_open(found),
@@ -340,9 +347,11 @@ def position_page(
     account: PageAccount,
     position_id: int,
     thread: Annotated[int | None, Query(ge=1)] = None,
+    reply_to: Annotated[int | None, Query(ge=1)] = None,
 ) -> Response:
     position, found = service.get_position(session, position_id=position_id, account=account)
-    context = _position_context(session, position, found, thread)
+    context = _position_context(session, position, found, thread, reply_to)
+
     return render(request, "discussions/position.html", context)
 
 
@@ -372,7 +381,10 @@ def rebuttal_create(
             rate_limited=request.app.state.settings.rate_limits,
         )
     except (ValidationError, Invalid) as exc:
-        context = _position_context(session, position, found)
+        parent_id = payload["parent_id"]
+        context = _position_context(
+            session, position, found, reply_to=parent_id if isinstance(parent_id, int) else None
+        )
         context.update(
             rebuttal_errors=_errors(exc),
             rebuttal_values=payload,
