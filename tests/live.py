@@ -103,4 +103,3 @@ class EventReader:
         self._stop.set()
         # The reading thread is a daemon blocked on the socket; the server's shutdown
         # closes the connection and ends it, so nothing waits for it here.
-

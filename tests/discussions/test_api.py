@@ -363,8 +363,11 @@ def test_posting_is_rate_limited_per_student(settings, session, world):
 def test_a_body_over_a_mebibyte_is_refused_with_413(client, world):
     discussion = open_discussion(client, world)
     big = '{"option": "act", "summary": "x", "body": "' + "x" * (1024 * 1024) + '"}'
-    response = client.post(f"/api/v1/discussions/{discussion['id']}/positions", content=big,
-                           headers={**world["h"]["ann"], "Content-Type": "application/json"})
+    response = client.post(
+        f"/api/v1/discussions/{discussion['id']}/positions",
+        content=big,
+        headers={**world["h"]["ann"], "Content-Type": "application/json"},
+    )
     assert response.status_code == 413
 
     def chunks():
@@ -373,6 +376,9 @@ def test_a_body_over_a_mebibyte_is_refused_with_413(client, world):
             yield b"x" * 65536
         yield b'"}'
 
-    streamed = client.post(f"/api/v1/discussions/{discussion['id']}/positions", content=chunks(),
-                           headers={**world["h"]["ann"], "Content-Type": "application/json"})
+    streamed = client.post(
+        f"/api/v1/discussions/{discussion['id']}/positions",
+        content=chunks(),
+        headers={**world["h"]["ann"], "Content-Type": "application/json"},
+    )
     assert streamed.status_code == 413
