@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -115,7 +116,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
         if is_api(request):
-            return await request_validation_exception_handler(request, exc)
+            # Written with ASCII escapes: an echoed input holding a lone surrogate ("\\ud800",
+            # which no UTF-8 can carry) must not turn a 422 into a 500.
+            body = json.dumps({"detail": jsonable_encoder(exc.errors())})
+            return Response(body, status_code=422, media_type="application/json")
         problems = [_describe(e) for e in exc.errors()]
         return _page(
             request,

@@ -13,7 +13,7 @@ from ethicsforum import __version__, errors, templating
 from ethicsforum.config import Settings, get_settings
 from ethicsforum.db import make_engine
 from ethicsforum.discussions.events import Broker
-from ethicsforum.security import BodyLimit, SecurityHeaders
+from ethicsforum.security import InputGuard, SecurityHeaders
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -59,7 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     errors.install(app)
     app.add_middleware(CsrfCookie)
-    app.add_middleware(BodyLimit)
+    app.add_middleware(InputGuard)
     app.add_middleware(SecurityHeaders)
 
     return app

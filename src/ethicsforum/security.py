@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -52,12 +54,27 @@ class SecurityHeaders:
 
 
 MAX_BODY_BYTES = 1024 * 1024
+# NUL cannot be stored in PostgreSQL text and has no place in anything a person writes. In a
+# query string or form it arrives as %00; in JSON as \u0000 after an even run of backslashes.
+_NUL_IN_URL = re.compile(rb"%00")
+_NUL_IN_JSON = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000", re.IGNORECASE)
 
 
-class BodyLimit:
-    """Refuse request bodies over a size with 413 before anything reads them.
+def _has_nul(body: bytes, content_type: bytes) -> bool:
+    if b"\x00" in body:
+        return True
+    if content_type.startswith(b"application/x-www-form-urlencoded"):
+        return _NUL_IN_URL.search(body) is not None
+    if b"json" in content_type:
+        return _NUL_IN_JSON.search(body) is not None
+    return False
 
-    Checks Content-Length up front and counts chunked bodies as they stream in.
+
+class InputGuard:
+    """Refuse, before anything reads them, bodies over 1 MiB (413) and NUL characters (422).
+
+    The body is read here (at most 1 MiB) and handed on whole, so a refusal never reaches
+    the app and nothing is stored.
     """
 
     def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
@@ -68,52 +85,67 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await self._too_large(scope, send)
-                return
-        seen = 0
-        refused = False
-
-        async def counted() -> Message:
-            nonlocal seen, refused
-            if refused:
-                return {"type": "http.disconnect"}
+        headers = dict(scope.get("headers", []))
+        length = headers.get(b"content-length", b"")
+        if length.isdigit() and int(length) > self.max_bytes:
+            await _refuse(scope, send, 413, "the request body is larger than 1 MiB")
+            return
+        if _NUL_IN_URL.search(scope.get("query_string", b"")) or "\x00" in scope["path"]:
+            await _refuse(scope, send, 422, "the address may not contain the NUL character")
+            return
+        if scope["method"] in {"GET", "HEAD", "OPTIONS", "DELETE"} and not length:
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    # Answer now and tell the app the client has gone; whatever it tries to
-                    # send afterwards is dropped.
-                    refused = True
-                    await self._too_large(scope, send)
-                    return {"type": "http.disconnect"}
-            return message
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await _refuse(scope, send, 413, "the request body is larger than 1 MiB")
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        if _has_nul(body, headers.get(b"content-type", b"").lower()):
+            await _refuse(scope, send, 422, "text may not contain the NUL character (U+0000)")
+            return
+        replayed = False
 
-        async def guarded_send(message: Message) -> None:
-            if not refused:
-                await send(message)
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
 
-        await self.app(scope, counted, guarded_send)
+        await self.app(scope, replay, send)
 
-    async def _too_large(self, scope: Scope, send: Send) -> None:
-        is_api = scope["path"].startswith("/api/")
-        body = (
-            b'{"detail":"the request body is larger than 1 MiB"}'
-            if is_api
-            else b"The request is larger than 1 MiB."
+
+async def _refuse(scope: Scope, send: Send, status: int, message: str) -> None:
+    import json
+
+    if scope["path"].startswith("/api/"):
+        detail: object = (
+            message if status == 413 else [{"loc": ["body"], "type": "value_error", "msg": message}]
         )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (
-                        b"content-type",
-                        b"application/json" if is_api else b"text/plain; charset=utf-8",
-                    ),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        body = json.dumps({"detail": detail}).encode()
+        kind = b"application/json"
+    else:
+        body = f"{message[0].upper()}{message[1:]}.".encode()
+        kind = b"text/plain; charset=utf-8"
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", kind),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

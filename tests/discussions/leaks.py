@@ -13,6 +13,7 @@ is JSON, re-serialised without \\u escapes, so an escaped name is caught too.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import re
@@ -32,10 +33,8 @@ def _pattern(needle: str, ignore_case: bool) -> re.Pattern[str]:
 def _views(text: str) -> list[str]:
     """The text as sent and as a browser or a JSON parser would read it."""
     views = [text, html.unescape(text), unquote(text)]
-    try:
+    with contextlib.suppress(ValueError):
         views.append(json.dumps(json.loads(text), ensure_ascii=False))
-    except ValueError:
-        pass
     return list(dict.fromkeys(views))
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from bs4 import BeautifulSoup
 
@@ -41,6 +43,9 @@ OURS = [
     "`<script>alert(1)</script>`",
     "```\n<script>alert(1)</script>\n```",
     "<details open ontoggle=alert(1)>",
+    # Not htmx, but naughty all the same: a NUL (PostgreSQL text cannot hold it) and ANSI.
+    "nul \x00 byte",
+    "\x1b[31mred\x1b[0m",
 ]
 LIVE_ELEMENTS = {"script", "iframe", "object", "embed", "style", "img", "svg"}
 LIVE_ATTRIBUTES = {"style", "src", "srcdoc", "action", "formaction"}
@@ -48,6 +53,8 @@ SAFE_SCHEMES = {"http", "https", "mailto"}
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
 SUMMARY_MAX, CLAIM_MAX = 280, 1000
 PLACEHOLDER = "Placeholder text."
+LONE = "@lone-surrogate@"  # stands in for LONE_JSON, which Python's JSON encoder cannot write
+LONE_JSON = '"lone \\ud800 surrogate"'
 
 
 def corpus() -> list[str]:
@@ -103,7 +110,20 @@ class Checker:
         self.problems: list[str] = []
         self.rejected: list[str] = []
 
+    def send(self, what: str, sent: str, request: Callable[[], Any]) -> Any:
+        """The response, or None after noting a server error (raised or answered)."""
+        try:
+            return request()
+        except Exception as exc:  # the test client re-raises what the app did not handle
+            first_line = (str(exc).splitlines() or [""])[0]
+            self.problems.append(
+                f"{what} {sent!r}: server error {type(exc).__name__}: {first_line}"
+            )
+            return None
+
     def status(self, what: str, sent: str, response, ok: int) -> bool:  # type: ignore[no-untyped-def]
+        if response is None:
+            return False
         if response.status_code >= 500:
             self.problems.append(f"{what} {sent!r}: {response.status_code} {response.text[:200]}")
         elif response.status_code == 422:
@@ -124,23 +144,28 @@ class Checker:
         assert not self.problems, f"{len(self.problems)} problems:\n" + "\n".join(self.problems)
 
 
+def _summary(sent: str) -> str:
+    """`sent` where a summary may hold it (some text, at most 280 characters), else filler."""
+    return sent if sent.strip() and len(sent) <= SUMMARY_MAX else PLACEHOLDER
+
+
+def _claim_text(sent: str) -> str:
+    return sent if sent.strip() and len(sent) <= CLAIM_MAX else PLACEHOLDER
+
+
 def _position_fields(sent: str) -> dict[str, object]:
-    """A position carrying `sent` in every field that takes it; placeholders where it cannot."""
-    fits_summary = bool(sent.strip()) and len(sent) <= SUMMARY_MAX
-    fits_claim = bool(sent.strip()) and len(sent) <= CLAIM_MAX
-    claim_text = sent if fits_claim else PLACEHOLDER
+    """A position carrying `sent` in every field that takes it; filler where it cannot."""
     return {
-        "summary": sent if fits_summary else PLACEHOLDER,
+        "summary": _summary(sent),
         "body": sent,
-        "claims": [{"framework": "autonomy", "direction": "supports", "text": claim_text}],
+        "claims": [{"framework": "autonomy", "direction": "supports", "text": _claim_text(sent)}],
     }
 
 
 def _check_position(check: Checker, sent: str, got: dict) -> None:
-    fields = _position_fields(sent)
-    check.same("summary", str(fields["summary"]), got["summary"])
+    check.same("summary", _summary(sent), got["summary"])
     check.same("position body", sent, got["body"])
-    check.same("claim text", fields["claims"][0]["text"], [c["text"] for c in got["claims"]][0])  # type: ignore[index]
+    check.same("claim text", _claim_text(sent), got["claims"][0]["text"])
     check.inert("position body_html of", sent, got["body_html"])
 
 
@@ -165,8 +190,12 @@ def test_naughty_strings_in_positions_are_stored_verbatim_and_rendered_inert(cli
                 assert response.status_code == 201, (sent, response.text)
                 position_ids[name] = response.json()["id"]
             else:
-                response = client.patch(
-                    f"/api/v1/positions/{position_ids[name]}", json=fields, headers=h[name]
+                response = check.send(
+                    "position edit",
+                    sent,
+                    lambda name=name, fields=fields: client.patch(
+                        f"/api/v1/positions/{position_ids[name]}", json=fields, headers=h[name]
+                    ),
                 )
                 if not check.status("position edit", sent, response, 200):
                     continue
@@ -187,10 +216,9 @@ def test_naughty_strings_in_positions_are_stored_verbatim_and_rendered_inert(cli
         kept = list(reversed(revisions.json()))
         assert len(kept) == len(sent_history[name]) - 1
         for sent, revision in zip(sent_history[name], kept, strict=False):
-            fields = _position_fields(sent)
-            check.same("revision summary", str(fields["summary"]), revision["summary"])
+            check.same("revision summary", _summary(sent), revision["summary"])
             check.same("revision body", sent, revision["body"])
-            check.same("revision claim", fields["claims"][0]["text"], revision["claims"][0]["text"])  # type: ignore[index]
+            check.same("revision claim", _claim_text(sent), revision["claims"][0]["text"])
     check.verify()
 
 
@@ -206,15 +234,15 @@ def test_naughty_strings_in_rebuttals_are_stored_verbatim_and_rendered_inert(cli
     check = Checker()
     sent_in_order: list[str] = []
     for sent in strings:
-        claims = (
-            [{"framework": "justice", "direction": "challenges", "text": sent}]
-            if len(sent) <= CLAIM_MAX
-            else []
-        )
-        response = client.post(
-            f"/api/v1/positions/{target['id']}/rebuttals",
-            json={"kind": "counter", "body": sent, "claims": claims},
-            headers=h["bob"],
+        claims = [{"framework": "justice", "direction": "challenges", "text": _claim_text(sent)}]
+        response = check.send(
+            "rebuttal",
+            sent,
+            lambda sent=sent, claims=claims: client.post(
+                f"/api/v1/positions/{target['id']}/rebuttals",
+                json={"kind": "counter", "body": sent, "claims": claims},
+                headers=h["bob"],
+            ),
         )
         if check.status("rebuttal", sent, response, 201):
             sent_in_order.append(sent)
@@ -227,6 +255,46 @@ def test_naughty_strings_in_rebuttals_are_stored_verbatim_and_rendered_inert(cli
     assert len(rebuttals) == len(sent_in_order)
     for sent, rebuttal in zip(sent_in_order, rebuttals, strict=True):
         check.same("rebuttal body", sent, rebuttal["body"])
-        check.same("rebuttal claim", sent, rebuttal["claims"][0]["text"])
+        check.same("rebuttal claim", _claim_text(sent), rebuttal["claims"][0]["text"])
         check.inert("rebuttal body_html of", sent, rebuttal["body_html"])
+    check.verify()
+
+
+def test_text_that_is_not_valid_unicode_is_refused_not_a_server_error(client, world):
+    """JSON may escape a lone surrogate ("\\ud800"); no UTF-8 can hold it, so it is bad input."""
+    discussion = open_discussion(client, world, early_rebuttals=True)
+    h = world["h"]
+    position = client.post(
+        f"/api/v1/discussions/{discussion['id']}/positions",
+        json=position_body(),
+        headers=h["ann"],
+    ).json()
+    edit, rebut = (
+        f"/api/v1/positions/{position['id']}",
+        f"/api/v1/positions/{position['id']}/rebuttals",
+    )
+    claim = {"framework": "autonomy", "direction": "supports", "text": LONE}
+    attempts = [
+        ("PATCH", edit, "ann", {"summary": LONE}),
+        ("PATCH", edit, "ann", {"body": LONE}),
+        ("PATCH", edit, "ann", {"claims": [claim]}),
+        ("POST", rebut, "bob", {"kind": "counter", "body": LONE}),
+        ("POST", rebut, "bob", {"kind": "counter", "body": "ok", "claims": [claim]}),
+    ]
+    check = Checker()
+    for method, path, who, body in attempts:
+        raw = json.dumps(body).replace(json.dumps(LONE), LONE_JSON)
+        response = check.send(
+            f"{method} {path}",
+            raw,
+            lambda method=method, path=path, who=who, raw=raw: client.request(
+                method,
+                path,
+                content=raw.encode(),
+                headers={**h[who], "Content-Type": "application/json"},
+            ),
+        )
+        check.status(f"{method} {path}", raw, response, 422)
+    tree = check.send("read back", "", lambda: client.get(edit, headers=h["cat"]))
+    check.status("read back", "", tree, 200)
     check.verify()

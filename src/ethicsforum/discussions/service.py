@@ -93,6 +93,13 @@ class PositionInput(BaseModel):
     body: str = Field(default="", max_length=MAX_BODY)
     claims: list[ClaimInput] = Field(min_length=1, max_length=8)
 
+    @field_validator("summary")
+    @classmethod
+    def _summary_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("a summary needs some text")
+        return value
+
 
 class PositionEdit(BaseModel):
     """Changed fields of a position; claims given replace the list (ids keep anchors)."""
@@ -101,6 +108,13 @@ class PositionEdit(BaseModel):
     summary: str | None = Field(default=None, min_length=1, max_length=280)
     body: str | None = Field(default=None, max_length=MAX_BODY)
     claims: list[ClaimInput] | None = Field(default=None, min_length=1, max_length=8)
+
+    @field_validator("summary")
+    @classmethod
+    def _summary_not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("a summary needs some text")
+        return value
 
 
 class RebuttalInput(BaseModel):
@@ -447,7 +461,7 @@ def post_position(
         discussion_id=discussion_id,
         author_id=found.account.id or 0,
         option_key=data.option,
-        summary=data.summary.strip(),
+        summary=data.summary,
         body=data.body,
         body_html=render_markdown(data.body),
     )
@@ -549,7 +563,7 @@ def edit_position(
     if data.option is not None:
         position.option_key = data.option
     if data.summary is not None:
-        position.summary = data.summary.strip()
+        position.summary = data.summary
     if data.body is not None:
         position.body = data.body
         position.body_html = render_markdown(data.body)
