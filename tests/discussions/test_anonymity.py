@@ -231,3 +231,82 @@ def test_faculty_see_every_authors_username(client, world):
         seen.assert_no_leak(forbidden_for("ann"))
     for leaked in ("'bob'", "'Bob Real'", "'cat'", "'Cat Real'", """'"username"'"""):
         assert leaked in str(failure.value)
+
+
+def test_no_student_learns_who_wrote_what_from_the_pages_or_the_stream(
+    client, world, session, settings
+):
+    from fastapi.testclient import TestClient
+
+    from ethicsforum.main import create_app
+    from tests.discussions.test_live import cookie_for
+    from tests.factories import sign_in_browser
+    from tests.live import EventReader, serve_in_thread
+
+    setup = _discussion_with_everything(client, world)
+    did = setup["discussion"]["id"]
+    cohort_id = world["cohort"].id
+    trees = {
+        name: client.get(f"/api/v1/positions/{p['id']}", headers=world["h"]["prof"]).json()
+        for name, p in setup["positions"].items()
+    }
+    rebuttal_ids = [
+        rid for tree in trees.values() for kind, rid, _ in _authors_in(tree) if kind == "rebuttal"
+    ]
+    for viewer in STUDENTS:
+        seen = Received(viewer)
+        with TestClient(client.app) as browser:
+            sign_in_browser(browser, viewer)
+            pages = [
+                f"/discussions/{did}",
+                f"/discussions/{did}?page=1",
+                "/cohorts",
+                f"/cohorts/{cohort_id}",
+            ]
+            for author, position in setup["positions"].items():
+                pid = position["id"]
+                pages += [
+                    f"/positions/{pid}",
+                    f"/positions/{pid}/edit",
+                    f"/positions/{pid}/revisions",
+                ]
+                pages += [f"/positions/{pid}?reply_to={rid}" for rid in rebuttal_ids]
+                pages += [
+                    f"/positions/{pid}?thread={rid}"
+                    for rid in rebuttal_ids
+                    if any(r == rid for _, r, _ in _authors_in(trees[author]))
+                ]
+            for path in pages:
+                seen.add(f"GET {path}", browser.get(path))
+            seen.add(
+                "htmx page of positions",
+                browser.get(
+                    f"/discussions/{did}?page=1",
+                    headers={"HX-Request": "true", "HX-Target": "position-list"},
+                ),
+            )
+        seen.assert_no_leak(forbidden_for(viewer))
+        assert len(seen.responses) > 20
+
+    # The event stream: bob listens while ann rebuts and faculty move the phase.
+    with serve_in_thread(create_app(settings)) as base:
+        import httpx
+
+        reader = EventReader(f"{base}/discussions/{did}/events", cookie_for(session, "bob"))
+        position_reader = EventReader(
+            f"{base}/discussions/{did}/events?position={setup['positions']['cat']['id']}",
+            cookie_for(session, "bob"),
+        )
+        try:
+            httpx.post(
+                f"{base}/api/v1/positions/{setup['positions']['cat']['id']}/rebuttals",
+                json={"kind": "challenge", "body": "Streamed words"},
+                headers=world["h"]["ann"],
+            )
+            events = [reader.next(), position_reader.next()]
+        finally:
+            reader.close()
+            position_reader.close()
+    for event in events:
+        assert_no_leak(f"the {event.event} event", event.data, forbidden_for("bob"))
+    assert "Streamed words" in events[1].data

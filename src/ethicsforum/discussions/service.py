@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field, field_validator
@@ -174,6 +174,8 @@ class Access:
     cohort: Cohort
     account: Account
     membership: Membership | None
+    # The viewer's own position, looked up at most once per request (see own_position_of).
+    _own: list[Position | None] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def is_admin(self) -> bool:
@@ -202,29 +204,37 @@ class Access:
 
 def access(session: Session, *, discussion_id: int, account: Account) -> Access:
     """The discussion as this account may reach it; DiscussionNotFound otherwise."""
-    row = session.exec(
-        select(Discussion, Cohort, EthicsCase)
+    # One statement: every page and API call of a discussion starts here. (SQLAlchemy's
+    # select, as sqlmodel's is typed for at most four entities.)
+    from sqlalchemy import and_
+    from sqlalchemy import select as sa_select
+
+    row = session.execute(
+        sa_select(Discussion, Cohort, EthicsCase, CaseVersion, Membership)
         .join(Cohort, col(Cohort.id) == col(Discussion.cohort_id))
         .join(EthicsCase, col(EthicsCase.id) == col(Discussion.case_id))
-        .where(Discussion.id == discussion_id)
+        .join(
+            CaseVersion,
+            and_(
+                col(CaseVersion.case_id) == col(EthicsCase.id),
+                col(CaseVersion.version) == col(Discussion.case_version),
+            ),
+        )
+        .outerjoin(
+            Membership,
+            and_(
+                col(Membership.cohort_id) == col(Cohort.id),
+                col(Membership.account_id) == account.id,
+                col(Membership.removed_at).is_(None),
+            ),
+        )
+        .where(col(Discussion.id) == discussion_id)
     ).first()
     if row is None:
         raise DiscussionNotFound(f"no discussion {discussion_id}")
-    discussion, cohort, case = row
-    membership = session.exec(
-        select(Membership).where(
-            Membership.cohort_id == cohort.id,
-            Membership.account_id == account.id,
-            col(Membership.removed_at).is_(None),
-        )
-    ).first()
+    discussion, cohort, case, version, membership = row
     if membership is None and account.role != Role.admin.value:
         raise DiscussionNotFound(f"no discussion {discussion_id}")
-    version = session.exec(
-        select(CaseVersion).where(
-            CaseVersion.case_id == case.id, CaseVersion.version == discussion.case_version
-        )
-    ).one()
     return Access(discussion, case, version, cohort, account, membership)
 
 
@@ -246,16 +256,22 @@ def own_position(session: Session, *, discussion_id: int, account_id: int) -> Po
     ).first()
 
 
+def own_position_of(session: Session, found: Access) -> Position | None:
+    """The viewer's position in this discussion, remembered on the Access for the request."""
+    if not found._own:
+        found._own.append(
+            own_position(
+                session, discussion_id=found.discussion.id or 0, account_id=found.account.id or 0
+            )
+        )
+    return found._own[0]
+
+
 def sees_peers(session: Session, found: Access) -> bool:
     """With post_first, a student sees no peer positions until they have posted their own."""
     if not found.discussion.post_first or not found.is_student:
         return True
-    return (
-        own_position(
-            session, discussion_id=found.discussion.id or 0, account_id=found.account.id or 0
-        )
-        is not None
-    )
+    return own_position_of(session, found) is not None
 
 
 # ---- discussions -----------------------------------------------------------------------
@@ -475,6 +491,7 @@ def post_position(
     except IntegrityError:  # the same student posting twice at once
         session.rollback()
         raise Conflict("you have already posted a position here; edit it instead") from None
+    found._own[:] = [position]
     return position
 
 
@@ -751,13 +768,8 @@ def positions_of(
 
 def count_positions(session: Session, *, found: Access) -> int:
     if not sees_peers(session, found):
-        return (
-            1
-            if own_position(
-                session, discussion_id=found.discussion.id or 0, account_id=found.account.id or 0
-            )
-            else 0
-        )
+        return 1 if own_position_of(session, found) else 0
+
     return session.exec(
         select(func.count())
         .select_from(Position)

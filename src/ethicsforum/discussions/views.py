@@ -93,13 +93,8 @@ def _discussion_context(session: SessionDep, found: service.Access, page: int) -
     positions = service.positions_of(
         session, found=found, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
     )
-    own = (
-        service.own_position(
-            session, discussion_id=found.discussion.id or 0, account_id=found.account.id or 0
-        )
-        if found.is_student
-        else None
-    )
+    own = service.own_position_of(session, found) if found.is_student else None
+
     return {
         "found": found,
         "d": found.discussion,
