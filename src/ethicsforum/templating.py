@@ -79,6 +79,10 @@ def _build() -> Jinja2Blocks:
     t.env.filters["trusted_html"] = trusted_html
     t.env.filters["date"] = date
     t.env.globals["url_for"] = url_for
+    # Templates ship with the code; checking every file's mtime on each render cost a tenth
+    # of a discussion page under load.
+    t.env.auto_reload = False
+
     t.env.globals["app_version"] = __version__
     t.env.globals["htmx_file"] = "htmx-2.0.11.min.js"
     return t
