@@ -342,3 +342,15 @@ def test_replying_uses_one_form_pointed_at_the_rebuttal(client, world, discussio
     replying = soup(client.get(link["href"].split("#")[0]))
     assert "First reply" in replying.select_one("#replying-to").text
     assert replying.select_one("#rebuttal-form input[name=parent_id]")["value"] == str(first["id"])
+
+
+def test_the_home_page_counts_what_is_new_since_ones_last_post(client, world, discussion):
+    post_position(client, world, discussion, "ann")
+    post_position(client, world, discussion, "bob")
+    post_position(client, world, discussion, "cat")
+    sign_in_browser(client, "ann")
+    entry = soup(client.get("/cohorts")).select_one(".discussion-list li")
+    assert entry.select_one(".badge.new").text == "2 new since your last post"
+    client.cookies.clear()
+    sign_in_browser(client, "cat")
+    assert not soup(client.get("/cohorts")).select_one(".discussion-list li .badge.new")

@@ -155,6 +155,9 @@ def _cohorts_context(session: SessionDep, account: Account) -> dict[str, Any]:
         "activity": discussions_service.activity(
             session, discussion_ids=[d.id or 0 for d, _ in rows]
         ),
+        "new_for_you": discussions_service.new_since_own_post(
+            session, discussion_ids=[d.id or 0 for d, _ in rows], account_id=account.id or 0
+        ),
     }
 
 
@@ -241,6 +244,9 @@ def _cohort_context(
         "discussions": discussions,
         "activity": discussions_service.activity(
             session, discussion_ids=[d.id or 0 for d in discussions]
+        ),
+        "new_for_you": discussions_service.new_since_own_post(
+            session, discussion_ids=[d.id or 0 for d in discussions], account_id=account.id or 0
         ),
         "cases": cases_service.list_cases(session, statuses=None, per_page=100).items
         if found.manages

@@ -794,11 +794,46 @@ class Activity:
     last_post_at: datetime | None
 
 
+def new_since_own_post(
+    session: Session, *, discussion_ids: Sequence[int], account_id: int
+) -> dict[int, int]:
+    """Posts by others since the account's own latest post, per discussion it posted in."""
+    from sqlalchemy import and_, union_all
+    from sqlalchemy import select as sa_select
+
+    if not discussion_ids:
+        return {}
+    ids = list(discussion_ids)
+    mine = union_all(
+        sa_select(
+            col(Position.discussion_id).label("d"), col(Position.created_at).label("t")
+        ).where(col(Position.author_id) == account_id, col(Position.discussion_id).in_(ids)),
+        sa_select(
+            col(Rebuttal.discussion_id).label("d"), col(Rebuttal.created_at).label("t")
+        ).where(col(Rebuttal.author_id) == account_id, col(Rebuttal.discussion_id).in_(ids)),
+    ).subquery()
+    last = (sa_select(mine.c.d, func.max(mine.c.t).label("t")).group_by(mine.c.d)).subquery()
+    out: dict[int, int] = dict.fromkeys(session.execute(sa_select(last.c.d)).scalars(), 0)
+    for model in (Position, Rebuttal):
+        rows = session.execute(
+            sa_select(col(model.discussion_id), func.count())
+            .join(
+                last, and_(last.c.d == col(model.discussion_id), col(model.created_at) > last.c.t)
+            )
+            .where(col(model.author_id) != account_id)
+            .group_by(col(model.discussion_id))
+        ).all()
+        for discussion_id, count in rows:
+            out[discussion_id] = out.get(discussion_id, 0) + count
+    return out
+
+
 def activity(session: Session, *, discussion_ids: Sequence[int]) -> dict[int, Activity]:
     """Posts and the latest post time per discussion, in two grouped queries."""
     if not discussion_ids:
         return {}
     ids = list(discussion_ids)
+
     positions = {
         row[0]: (row[1], row[2])
         for row in session.exec(
