@@ -75,6 +75,21 @@ EXPECTED = {
     "GET /positions/{position_id}/edit": row(303, 200, 403, 404, 403),
     "POST /positions/{position_id}/edit": row(303, 422, 403, 404, 403),
     "GET /positions/{position_id}/revisions": row(303, 200, 200, 404, 200),
+    # Moderation. Flagging is for members (admins are not); restoring a post that is not
+    # hidden is a 409 and unmarking an unmarked one a 404: both past the permission check.
+    "POST /api/v1/positions/{post_id}/flag": row(401, 422, 422, 404, 403),
+    "POST /api/v1/rebuttals/{post_id}/flag": row(401, 422, 422, 404, 403),
+    "POST /api/v1/positions/{post_id}/hide": row(401, 403, 422, 404, 422),
+    "POST /api/v1/rebuttals/{post_id}/hide": row(401, 403, 422, 404, 422),
+    "POST /api/v1/positions/{post_id}/restore": row(401, 403, 409, 404, 409),
+    "POST /api/v1/rebuttals/{post_id}/restore": row(401, 403, 409, 404, 409),
+    "PUT /api/v1/positions/{post_id}/exemplary": row(401, 403, 422, 404, 422),
+    "PUT /api/v1/rebuttals/{post_id}/exemplary": row(401, 403, 422, 404, 422),
+    "DELETE /api/v1/positions/{post_id}/exemplary": row(401, 403, 404, 404, 404),
+    "DELETE /api/v1/rebuttals/{post_id}/exemplary": row(401, 403, 404, 404, 404),
+    "GET /api/v1/moderation/queue": row(401, 403, 200, 403, 200),
+    "POST /api/v1/flags/{flag_id}/dismiss": row(401, 403, 422, 403, 422),
+    "GET /api/v1/audit": row(401, 403, 200, 403, 200),
     # Pages: a session cookie and, for unsafe methods, the form's anti-forgery token.
     "GET /": row(303, 303, 303, 303, 303),
     "GET /login": row(200, 303, 303, 303, 303),
@@ -154,6 +169,15 @@ def world(client, session, settings):
         rate_limited=False,
         data=discussions.RebuttalInput(kind="counter", body="b"),
     )
+    from ethicsforum.moderation import service as moderation
+
+    flag = moderation.flag(
+        session,
+        t=moderation.target(
+            session, kind="rebuttal", post_id=rebuttal.id or 0, account=accounts["student"]
+        ),
+        data=moderation.ReasonInput(reason="matrix"),
+    )
     client.get("/login")  # the anonymous anti-forgery cookie
     return {
         "accounts": accounts,
@@ -163,6 +187,7 @@ def world(client, session, settings):
         "discussion": discussion,
         "position": position,
         "rebuttal": rebuttal,
+        "flag": flag,
     }
 
 
@@ -188,12 +213,16 @@ def test_each_route_answers_each_role_as_the_matrix_says(app, client, session, w
         "{discussion_id}": str(world["discussion"].id),
         "{position_id}": str(world["position"].id),
         "{rebuttal_id}": str(world["rebuttal"].id),
+        "{flag_id}": str(world["flag"].id),
     }
     mismatches = []
     for method, template in app_routes(app):
         path = template
+        post = world["position"] if template.startswith("/api/v1/positions/") else world["rebuttal"]
+        path = path.replace("{post_id}", str(post.id))
         for key, value in values.items():
             path = path.replace(key, value)
+
         for role in ROLES:
             expected = EXPECTED[f"{method} {template}"][role]
             if expected is None:

@@ -28,6 +28,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from ethicsforum.discussions import api as discussions_api
     from ethicsforum.discussions import stream as discussions_stream
     from ethicsforum.discussions import views as discussions_views
+    from ethicsforum.moderation import api as moderation_api
 
     settings = settings or get_settings()
     app = FastAPI(
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(accounts_api.router)
     app.include_router(cases_api.router)
     app.include_router(discussions_api.router)
+    app.include_router(moderation_api.router)
     app.include_router(discussions_views.router)
     app.include_router(discussions_stream.router)
 
