@@ -90,6 +90,13 @@ EXPECTED = {
     "GET /api/v1/moderation/queue": row(401, 403, 200, 403, 200),
     "POST /api/v1/flags/{flag_id}/dismiss": row(401, 403, 422, 403, 422),
     "GET /api/v1/audit": row(401, 403, 200, 403, 200),
+    "GET /moderation": row(303, 403, 200, 403, 200),
+    "POST /moderation/flags/{flag_id}/dismiss": row(303, 404, 422, 404, 422),
+    "GET /moderate/{plural}/{post_id}": row(303, 200, 200, 404, 200),
+    "POST /moderate/{plural}/{post_id}/{action}": row(303, 403, 422, 404, 422),
+    "GET /notifications": row(303, 200, 200, 200, 200),
+    "POST /notifications/read": row(303, 303, 303, 303, 303),
+    "GET /notifications/count": row(303, 200, 200, 200, 200),
     # Pages: a session cookie and, for unsafe methods, the form's anti-forgery token.
     "GET /": row(303, 303, 303, 303, 303),
     "GET /login": row(200, 303, 303, 303, 303),
@@ -214,6 +221,8 @@ def test_each_route_answers_each_role_as_the_matrix_says(app, client, session, w
         "{position_id}": str(world["position"].id),
         "{rebuttal_id}": str(world["rebuttal"].id),
         "{flag_id}": str(world["flag"].id),
+        "{plural}": "rebuttals",
+        "{action}": "hide",
     }
     mismatches = []
     for method, template in app_routes(app):
@@ -255,9 +264,12 @@ def test_no_page_answers_a_forbidden_visitor_with_500(app, client, session, worl
             .replace("{code}", "x")
             .replace("{slug}", "matrix-case")
         )
-        for key in ("discussion", "position", "rebuttal"):
+        for key in ("discussion", "position", "rebuttal", "flag"):
             path = path.replace(f"{{{key}_id}}", str(world[key].id))
+        path = path.replace("{plural}", "rebuttals").replace("{action}", "hide")
+        path = path.replace("{post_id}", str(world["rebuttal"].id))
         _, cookie, _ = credentials(session, world, "faculty")
+
         client.cookies.clear()
         client.cookies.set(sessions.COOKIE, cookie)
         assert client.request(method, path, follow_redirects=False).status_code == 403, path

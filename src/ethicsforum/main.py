@@ -29,6 +29,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from ethicsforum.discussions import stream as discussions_stream
     from ethicsforum.discussions import views as discussions_views
     from ethicsforum.moderation import api as moderation_api
+    from ethicsforum.moderation import views as moderation_views
 
     settings = settings or get_settings()
     app = FastAPI(
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(cases_api.router)
     app.include_router(discussions_api.router)
     app.include_router(moderation_api.router)
+    app.include_router(moderation_views.router)
     app.include_router(discussions_views.router)
     app.include_router(discussions_stream.router)
 

@@ -1,0 +1,218 @@
+"""Moderation pages: the queue, a post's moderation page, flagging; notifications."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlmodel import col, func, select
+
+from ethicsforum.accounts import policy
+from ethicsforum.accounts.models import Account
+from ethicsforum.accounts.web import PageAccount
+from ethicsforum.db import SessionDep, utcnow
+from ethicsforum.discussions import events, present
+from ethicsforum.discussions import service as discussions
+from ethicsforum.discussions.models import Position
+from ethicsforum.errors import DomainError, Invalid, NotFound
+from ethicsforum.moderation import service
+from ethicsforum.moderation.service import Criterion, Target
+from ethicsforum.notifications.models import Notification
+from ethicsforum.templating import render
+
+router = APIRouter(tags=["pages"], include_in_schema=False)
+KINDS = {"positions": "position", "rebuttals": "rebuttal"}
+
+
+def _kind(plural: str) -> str:
+    kind = KINDS.get(plural)
+    if kind is None:
+        raise NotFound("there is nothing at this address")
+    return kind
+
+
+def _public(session: SessionDep, t: Target) -> Any:
+    if isinstance(t.post, Position):
+        return present.position_public(
+            t.found, t.post, present.lookups(session, positions=[t.post])
+        )
+    return present.rebuttal_public(t.found, t.post, present.lookups(session, rebuttals=[t.post]))
+
+
+def _back(t: Target) -> str:
+    position_id = t.post.id if isinstance(t.post, Position) else t.post.position_id
+    anchor = "" if isinstance(t.post, Position) else f"#rebuttal-{t.post.id}"
+    return f"/positions/{position_id}{anchor}"
+
+
+def _post_page(
+    request: Request,
+    session: SessionDep,
+    t: Target,
+    *,
+    status_code: int = 200,
+    error: str | None = None,
+    done: str | None = None,
+) -> Response:
+    return render(
+        request,
+        "moderation/post.html",
+        {
+            "t": t,
+            "post": _public(session, t),
+            "kind": t.kind,
+            "plural": f"{t.kind}s",
+            "criteria": [c.value for c in Criterion],
+            "error": error,
+            "done": done,
+            "back": _back(t),
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/moderation", name="moderation_page")
+def moderation_page(request: Request, session: SessionDep, account: PageAccount) -> Response:
+    if not policy.may_create_cohort(account):
+        raise discussions.NotAllowed("the moderation queue is for faculty and admins")
+    items = []
+    for flag_row, discussion, cohort in service.open_flags(session, account=account):
+        kind = "position" if flag_row.position_id is not None else "rebuttal"
+        t = service.target(
+            session,
+            kind=kind,
+            post_id=flag_row.position_id or flag_row.rebuttal_id or 0,
+            account=account,
+        )
+        flagger = session.get(Account, flag_row.flagged_by_id)
+        items.append(
+            {
+                "flag": flag_row,
+                "discussion": discussion,
+                "cohort": cohort,
+                "t": t,
+                "post": _public(session, t),
+                "flagger": flagger,
+                "back": _back(t),
+            }
+        )
+    return render(request, "moderation/queue.html", {"items": items})
+
+
+@router.post("/moderation/flags/{flag_id}/dismiss", name="flag_dismiss_submit")
+def flag_dismiss_submit(
+    request: Request,
+    session: SessionDep,
+    account: PageAccount,
+    flag_id: int,
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    flag_row, t = service.get_flag(session, flag_id=flag_id, account=account)
+    try:
+        service.dismiss(session, flag_row=flag_row, t=t, data=service.ReasonInput(reason=reason))
+    except ValidationError:
+        raise Invalid("give a reason for dismissing the flag") from None
+    return RedirectResponse("/moderation", status_code=303)
+
+
+@router.get("/moderate/{plural}/{post_id}", name="moderate_post_page")
+def moderate_post_page(
+    request: Request, session: SessionDep, account: PageAccount, plural: str, post_id: int
+) -> Response:
+    t = service.target(session, kind=_kind(plural), post_id=post_id, account=account)
+    return _post_page(request, session, t)
+
+
+@router.post("/moderate/{plural}/{post_id}/{action}", name="moderate_post_submit")
+def moderate_post_submit(
+    request: Request,
+    session: SessionDep,
+    account: PageAccount,
+    plural: str,
+    post_id: int,
+    action: str,
+    reason: Annotated[str, Form(max_length=500)] = "",
+    note: Annotated[str, Form(max_length=2000)] = "",
+    criteria: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    t = service.target(session, kind=_kind(plural), post_id=post_id, account=account)
+    if action not in {"flag", "hide", "restore", "mark", "unmark"}:
+        raise NotFound("there is nothing at this address")
+    if action == "flag":
+        if t.found.membership is None:
+            raise discussions.NotAllowed("only members of the cohort flag its posts")
+    else:
+        discussions.require_faculty(t.found)  # permission before the form is validated
+    try:
+        if action == "flag":
+            service.flag(session, t=t, data=service.ReasonInput(reason=reason))
+            done = "Thank you: faculty will look at this post."
+        elif action == "hide":
+            service.hide(session, t=t, data=service.ReasonInput(reason=reason))
+            events.publish(request.app, t.found.discussion.id or 0, "hidden", post_id)
+            done = "Hidden from students."
+        elif action == "restore":
+            service.restore(session, t=t)
+            done = "Shown to students again."
+        elif action == "mark":
+            service.mark_exemplary(
+                session,
+                t=t,
+                data=service.ExemplaryInput.model_validate(
+                    {"note": note, "criteria": criteria or []}
+                ),
+            )
+            done = "Marked exemplary."
+        else:
+            service.unmark_exemplary(session, t=t)
+            done = "The exemplary mark was removed."
+    except ValidationError as exc:
+        message = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+        return _post_page(request, session, t, status_code=422, error=message)
+    except DomainError as exc:
+        return _post_page(request, session, t, status_code=exc.status_code, error=exc.message)
+    return _post_page(request, session, t, done=done)
+
+
+# ---- notifications -----------------------------------------------------------------------
+
+
+@router.get("/notifications", name="notifications_page")
+def notifications_page(request: Request, session: SessionDep, account: PageAccount) -> Response:
+    rows = list(
+        session.exec(
+            select(Notification)
+            .where(Notification.account_id == account.id)
+            .order_by(col(Notification.created_at).desc(), col(Notification.id).desc())
+            .limit(100)
+        )
+    )
+    return render(request, "moderation/notifications.html", {"notifications": rows})
+
+
+@router.post("/notifications/read", name="notifications_read")
+def notifications_read(session: SessionDep, account: PageAccount) -> Response:
+    now = utcnow()
+    for row in session.exec(
+        select(Notification).where(
+            Notification.account_id == account.id, col(Notification.read_at).is_(None)
+        )
+    ):
+        row.read_at = now
+        session.add(row)
+    session.commit()
+    return RedirectResponse("/notifications", status_code=303)
+
+
+@router.get("/notifications/count", name="notifications_count_fragment")
+def notifications_count_fragment(session: SessionDep, account: PageAccount) -> Response:
+    """The unread count for the header (htmx polls it)."""
+    unread = session.exec(
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.account_id == account.id, col(Notification.read_at).is_(None))
+    ).one()
+    label = f"{unread} unread" if unread else "none unread"
+    return HTMLResponse(f'<span class="badge count" id="unread-count">{label}</span>')
