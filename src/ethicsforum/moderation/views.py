@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import col, func, select
@@ -17,7 +17,7 @@ from ethicsforum.discussions import events, present
 from ethicsforum.discussions import service as discussions
 from ethicsforum.discussions.models import Position
 from ethicsforum.errors import DomainError, Invalid, NotFound
-from ethicsforum.moderation import service
+from ethicsforum.moderation import participation, service
 from ethicsforum.moderation.service import Criterion, Target
 from ethicsforum.notifications.models import Notification
 from ethicsforum.templating import render
@@ -216,3 +216,53 @@ def notifications_count_fragment(session: SessionDep, account: PageAccount) -> R
     ).one()
     label = f"{unread} unread" if unread else "none unread"
     return HTMLResponse(f'<span class="badge count" id="unread-count">{label}</span>')
+
+
+@router.get("/discussions/{discussion_id}/participation", name="participation_page")
+def participation_page(
+    request: Request,
+    session: SessionDep,
+    account: PageAccount,
+    discussion_id: int,
+    sort: Annotated[
+        str, Query(pattern="^(name|positions|rebuttals|claims|exemplary|flags)$")
+    ] = "name",
+    order: Annotated[str, Query(pattern="^(asc|desc)$")] = "asc",
+) -> Response:
+    found = discussions.access(session, discussion_id=discussion_id, account=account)
+    discussions.require_faculty(found)
+    attribute = "flags_received" if sort == "flags" else sort
+    rows = participation.participation(
+        session, found=found, sort=attribute, descending=order == "desc"
+    )
+    labels = {o["key"]: o["label"] for o in found.version.options}
+    return render(
+        request,
+        "moderation/participation.html",
+        {
+            "found": found,
+            "d": found.discussion,
+            "rows": rows,
+            "frameworks": found.frameworks,
+            "sort": sort,
+            "order": order,
+            "labels": labels,
+            "columns": participation.SORTABLE,
+        },
+    )
+
+
+@router.get("/discussions/{discussion_id}/participation.csv", name="participation_csv")
+def participation_csv(session: SessionDep, account: PageAccount, discussion_id: int) -> Response:
+    found = discussions.access(session, discussion_id=discussion_id, account=account)
+    discussions.require_faculty(found)
+    body = participation.to_csv(
+        participation.participation(session, found=found), frameworks=found.frameworks
+    )
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="participation-{discussion_id}.csv"'
+        },
+    )
