@@ -123,6 +123,7 @@ def _faculty_dep(kind: str) -> Callable[..., Target]:
 def _routes(kind: str) -> None:
     plural = f"{kind}s"
     Member = Annotated[Target, Depends(_member_dep(kind))]  # noqa: N806 - a type alias
+    Seen = Annotated[Target, Depends(_target_dep(kind))]  # noqa: N806
     Run = Annotated[Target, Depends(_faculty_dep(kind))]  # noqa: N806
 
     @router.post(
@@ -166,6 +167,36 @@ def _routes(kind: str) -> None:
         """Take the exemplary mark off a post."""
         service.unmark_exemplary(session, t=t)
         return Response(status_code=204)
+
+    class FeedbackPublic(BaseModel):
+        body: str
+        by: str
+        created_at: datetime
+
+    @router.post(
+        f"/{plural}/{{post_id}}/feedback",
+        response_model=FeedbackPublic,
+        status_code=201,
+        name=f"feedback_{kind}",
+    )
+    def give_feedback(session: SessionDep, t: Run, body: service.FeedbackInput) -> FeedbackPublic:
+        """Leave private feedback that only the post's author and faculty see."""
+        row = service.give_feedback(session, t=t, data=body)
+        return FeedbackPublic(
+            body=row.body, by=t.found.account.display_name, created_at=row.created_at
+        )
+
+    @router.get(
+        f"/{plural}/{{post_id}}/feedback",
+        response_model=list[FeedbackPublic],
+        name=f"feedback_list_{kind}",
+    )
+    def list_feedback(session: SessionDep, t: Seen) -> list[FeedbackPublic]:
+        """Private feedback on a post (its author and faculty only)."""
+        return [
+            FeedbackPublic(body=f.body, by=a.display_name, created_at=f.created_at)
+            for f, a in service.feedback_for(session, t=t)
+        ]
 
 
 _routes("position")

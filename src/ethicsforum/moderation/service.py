@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy.exc import IntegrityError
@@ -18,7 +19,7 @@ from ethicsforum.db import utcnow
 from ethicsforum.discussions import service as discussions
 from ethicsforum.discussions.models import Discussion, Position, Rebuttal
 from ethicsforum.errors import Conflict, NotFound
-from ethicsforum.moderation.models import AuditEntry, ExemplaryMark, Flag
+from ethicsforum.moderation.models import AuditEntry, ExemplaryMark, Feedback, Flag
 from ethicsforum.notifications.models import Notification
 
 
@@ -320,3 +321,143 @@ def audit_entries(
     if discussion_id is not None:
         query = query.where(AuditEntry.discussion_id == discussion_id)
     return list(session.exec(query.offset(offset).limit(limit)).all())
+
+
+class FeedbackInput(BaseModel):
+    """A private comment from faculty to a post's author."""
+
+    body: str = Field(min_length=1, max_length=5000)
+
+    @field_validator("body")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("write some feedback")
+        return value
+
+
+def _feedback_query(t: Target) -> Any:
+    column = Feedback.position_id if t.kind == "position" else Feedback.rebuttal_id
+    return (
+        select(Feedback, Account)
+        .join(Account, col(Account.id) == col(Feedback.author_id))
+        .where(column == t.post.id)
+        .order_by(col(Feedback.id))
+    )
+
+
+def give_feedback(session: Session, *, t: Target, data: FeedbackInput) -> Feedback:
+    """Leave private feedback on a post: only its author and faculty ever see it."""
+    discussions.require_faculty(t.found)
+    row = Feedback(
+        discussion_id=t.found.discussion.id or 0,
+        author_id=t.found.account.id or 0,
+        body=data.body,
+        position_id=_post_ref(t)[0],
+        rebuttal_id=_post_ref(t)[1],
+    )
+    session.add(row)
+    _notify(
+        session,
+        t.post.author_id,
+        "feedback",
+        t,
+        f"{t.found.account.display_name} left you private feedback on your {t.kind}.",
+    )
+    session.commit()
+    return row
+
+
+def feedback_for(session: Session, *, t: Target) -> list[tuple[Feedback, Account]]:
+    """Private feedback on a post, for its author and faculty; NotAllowed for anyone else."""
+    if t.post.author_id != t.found.account.id and not t.found.is_faculty:
+        raise discussions.NotAllowed("private feedback is for the author and faculty")
+    return list(session.exec(_feedback_query(t)).all())
+
+
+@dataclass(frozen=True)
+class ExemplaryReasoning:
+    """A marked post from a closed discussion of a case, with no author attached."""
+
+    kind: str
+    option_label: str | None
+    summary: str | None
+    body_html: str
+    claims: list[tuple[str, str, str]]
+    note: str
+    criteria: list[str]
+
+
+def exemplary_for_case(session: Session, *, case_id: int) -> list[ExemplaryReasoning]:
+    """Standing marks on visible posts in closed discussions of a case; anonymised."""
+    from ethicsforum.cases.models import CaseVersion
+    from ethicsforum.discussions.models import Phase
+
+    closed = select(Discussion.id).where(
+        Discussion.case_id == case_id, Discussion.phase == Phase.closed.value
+    )
+    marks = list(
+        session.exec(
+            select(ExemplaryMark)
+            .where(
+                col(ExemplaryMark.discussion_id).in_(closed),
+                col(ExemplaryMark.removed_at).is_(None),
+            )
+            .order_by(col(ExemplaryMark.created_at))
+        )
+    )
+    position_ids = [m.position_id for m in marks if m.position_id]
+    rebuttal_ids = [m.rebuttal_id for m in marks if m.rebuttal_id]
+    positions = (
+        {p.id: p for p in session.exec(select(Position).where(col(Position.id).in_(position_ids)))}
+        if position_ids
+        else {}
+    )
+    rebuttals = (
+        {r.id: r for r in session.exec(select(Rebuttal).where(col(Rebuttal.id).in_(rebuttal_ids)))}
+        if rebuttal_ids
+        else {}
+    )
+    claims = discussions.active_claims(
+        session, position_ids=position_ids, rebuttal_ids=rebuttal_ids
+    )
+    labels: dict[tuple[int, str], str] = {}
+    for version in session.exec(select(CaseVersion).where(CaseVersion.case_id == case_id)):
+        for option in version.options:
+            labels[(version.version, str(option["key"]))] = str(option["label"])
+    versions = dict(
+        session.exec(
+            select(Discussion.id, Discussion.case_version).where(col(Discussion.id).in_(closed))
+        ).all()
+    )
+    out = []
+    for mark in marks:
+        post: Post | None = (
+            positions.get(mark.position_id) if mark.position_id else rebuttals.get(mark.rebuttal_id)
+        )
+        if post is None or post.hidden_at is not None:
+            continue
+        mine = [
+            (c.framework, c.direction, c.text)
+            for c in claims
+            if (
+                c.position_id == post.id if isinstance(post, Position) else c.rebuttal_id == post.id
+            )
+        ]
+        option_label = (
+            labels.get((versions.get(mark.discussion_id, 0), post.option_key))
+            if isinstance(post, Position)
+            else None
+        )
+        out.append(
+            ExemplaryReasoning(
+                kind="position" if isinstance(post, Position) else "rebuttal",
+                option_label=option_label,
+                summary=post.summary if isinstance(post, Position) else None,
+                body_html=post.body_html,
+                claims=mine,
+                note=mark.note,
+                criteria=mark.criteria,
+            )
+        )
+    return out

@@ -11,7 +11,7 @@ from sqlmodel import col, func, select
 
 from ethicsforum.accounts import policy
 from ethicsforum.accounts.models import Account
-from ethicsforum.accounts.web import PageAccount
+from ethicsforum.accounts.web import PageAccount, PageViewer
 from ethicsforum.db import SessionDep, utcnow
 from ethicsforum.discussions import events, present
 from ethicsforum.discussions import service as discussions
@@ -68,6 +68,9 @@ def _post_page(
             "error": error,
             "done": done,
             "back": _back(t),
+            "feedback": service.feedback_for(session, t=t)
+            if t.found.is_faculty or t.post.author_id == t.found.account.id
+            else [],
         },
         status_code=status_code,
     )
@@ -135,10 +138,11 @@ def moderate_post_submit(
     action: str,
     reason: Annotated[str, Form(max_length=500)] = "",
     note: Annotated[str, Form(max_length=2000)] = "",
+    body: Annotated[str, Form(max_length=5000)] = "",
     criteria: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
     t = service.target(session, kind=_kind(plural), post_id=post_id, account=account)
-    if action not in {"flag", "hide", "restore", "mark", "unmark"}:
+    if action not in {"flag", "hide", "restore", "mark", "unmark", "feedback"}:
         raise NotFound("there is nothing at this address")
     if action == "flag":
         if t.found.membership is None:
@@ -165,6 +169,9 @@ def moderate_post_submit(
                 ),
             )
             done = "Marked exemplary."
+        elif action == "feedback":
+            service.give_feedback(session, t=t, data=service.FeedbackInput(body=body))
+            done = "Your feedback was sent privately to the author."
         else:
             service.unmark_exemplary(session, t=t)
             done = "The exemplary mark was removed."
@@ -266,3 +273,17 @@ def participation_csv(session: SessionDep, account: PageAccount, discussion_id: 
             "Content-Disposition": f'attachment; filename="participation-{discussion_id}.csv"'
         },
     )
+
+
+@router.get("/cases/{slug}/exemplary", name="case_exemplary_fragment")
+def case_exemplary_fragment(
+    request: Request, session: SessionDep, viewer: PageViewer, slug: str
+) -> Response:
+    """Exemplary reasoning from closed discussions of a case, anonymised, for its page."""
+    from ethicsforum.cases import service as cases_service
+
+    view = cases_service.get_case(
+        session, slug=slug, statuses=policy.case_statuses_visible_to(viewer)
+    )
+    items = service.exemplary_for_case(session, case_id=view.case.id or 0)
+    return render(request, "moderation/_case_exemplary.html", {"items": items, "case": view.case})
