@@ -382,3 +382,36 @@ def test_a_body_over_a_mebibyte_is_refused_with_413(client, world):
         headers={**world["h"]["ann"], "Content-Type": "application/json"},
     )
     assert streamed.status_code == 413
+
+
+def test_answers_and_phase_changes_notify_without_naming_anyone(client, world, session):
+    from sqlmodel import select
+
+    from ethicsforum.accounts.models import Account
+    from ethicsforum.notifications.models import Notification
+    from tests.conftest import fresh
+
+    discussion = open_discussion(client, world, early_rebuttals=True)
+    position = post_position(client, world, discussion, "ann")
+    first = client.post(
+        f"/api/v1/positions/{position['id']}/rebuttals",
+        json={"kind": "challenge", "body": "Why?"},
+        headers=world["h"]["bob"],
+    )
+    client.post(
+        f"/api/v1/positions/{position['id']}/rebuttals",
+        json={"kind": "counter", "body": "Because.", "parent_id": first.json()["id"]},
+        headers=world["h"]["cat"],
+    )
+    set_phase(client, world, discussion, "rebuttals")
+    rows = (
+        fresh(session)
+        .exec(select(Notification, Account).join(Account, Account.id == Notification.account_id))
+        .all()
+    )
+    texts = {(a.username, n.kind, n.text) for n, a in rows}
+    assert ("ann", "rebuttal", "Someone answered your position with a challenge.") in texts
+    assert ("ann", "rebuttal", "Someone answered your position with a counter.") in texts
+    assert ("bob", "rebuttal", "Someone answered your rebuttal with a counter.") in texts
+    assert {u for u, kind, _ in texts if kind == "phase"} == {"ann", "bob", "cat"}
+    assert not any("Real" in text or "bob" in text for _, _, text in texts)

@@ -136,7 +136,11 @@ def test_exemplary_marks_carry_a_note_and_criteria_and_can_be_removed(
     assert marked.status_code == 200
     assert marked.json()["by"] == "Dr Prof"
     seen = client.get(f"/api/v1/positions/{pid}", headers=world["h"]["cat"]).json()
-    assert seen["exemplary"] == {"note": "Weighs autonomy against harm with care.", "by": "Dr Prof"}
+    assert seen["exemplary"] == {
+        "note": "Weighs autonomy against harm with care.",
+        "by": "Dr Prof",
+        "criteria": ["weighs competing principles", "uses the facts of the case"],
+    }
     renote = client.put(
         f"/api/v1/positions/{pid}/exemplary",
         json={"note": "Better note."},

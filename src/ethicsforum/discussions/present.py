@@ -190,6 +190,7 @@ class ClaimPublic(BaseModel):
 class ExemplaryPublic(BaseModel):
     note: str
     by: str
+    criteria: list[str] = []
 
 
 class PostFields(BaseModel):
@@ -271,7 +272,9 @@ def lookups(
             .where(or_(*conditions), col(ExemplaryMark.removed_at).is_(None))
         ).all()
         for mark, marker in rows:
-            public = ExemplaryPublic(note=mark.note, by=marker.display_name)
+            public = ExemplaryPublic(
+                note=mark.note, by=marker.display_name, criteria=list(mark.criteria)
+            )
             if mark.position_id is not None:
                 found.position_marks[mark.position_id] = public
             else:

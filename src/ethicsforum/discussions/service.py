@@ -35,6 +35,7 @@ from ethicsforum.discussions.models import (
 from ethicsforum.errors import Conflict, DomainError, Invalid, NotFound
 from ethicsforum.markdown import render_markdown
 from ethicsforum.moderation.models import AuditEntry
+from ethicsforum.notifications.models import Notification
 
 POSTS_PER_MINUTE = 20
 MAX_BODY = 20_000
@@ -332,6 +333,27 @@ def edit_discussion(session: Session, *, found: Access, data: DiscussionEdit) ->
         )
         discussion.phase = data.phase.value
         discussion.phase_changed_at = utcnow()
+        students = session.exec(
+            select(Membership.account_id).where(
+                Membership.cohort_id == discussion.cohort_id,
+                Membership.role == MemberRole.student.value,
+                col(Membership.removed_at).is_(None),
+            )
+        )
+        session.add_all(
+            [
+                Notification(
+                    account_id=account_id,
+                    kind="phase",
+                    discussion_id=discussion.id,
+                    target_type="discussion",
+                    target_id=discussion.id,
+                    text=f"“{discussion.title}” moved to the {discussion.phase} phase.",
+                )
+                for account_id in students
+            ]
+        )
+
     session.add(discussion)
     session.commit()
     return discussion
@@ -621,6 +643,7 @@ def post_rebuttal(
     _check_claims(found, data.claims)
     depth = 0
     claim_id = data.claim_id
+    parent: Rebuttal | None = None
     if data.parent_id is not None:
         parent = session.get(Rebuttal, data.parent_id)
         if parent is None or parent.position_id != position.id:
@@ -669,6 +692,22 @@ def post_rebuttal(
     _add_claims(session, data.claims, rebuttal_id=rebuttal.id)
     position.rebuttal_count += 1
     session.add(position)
+    # Tell whoever was answered; the text names no one, so anonymity holds.
+    answered = {position.author_id: "position"}
+    if parent is not None and parent.author_id not in answered:
+        answered[parent.author_id] = "rebuttal"
+    for account_id, what in answered.items():
+        if account_id != found.account.id:
+            session.add(
+                Notification(
+                    account_id=account_id,
+                    kind="rebuttal",
+                    discussion_id=found.discussion.id,
+                    target_type="position",
+                    target_id=position.id,
+                    text=f"Someone answered your {what} with a {data.kind.value}.",
+                )
+            )
     session.commit()
     return rebuttal
 

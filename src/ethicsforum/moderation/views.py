@@ -120,12 +120,27 @@ def flag_dismiss_submit(
     return RedirectResponse("/moderation", status_code=303)
 
 
+DONE = {
+    "flag": "Thank you: faculty will look at this post.",
+    "hide": "Hidden from students.",
+    "restore": "Shown to students again.",
+    "mark": "Marked exemplary.",
+    "feedback": "Your feedback was sent privately to the author.",
+    "unmark": "The exemplary mark was removed.",
+}
+
+
 @router.get("/moderate/{plural}/{post_id}", name="moderate_post_page")
 def moderate_post_page(
-    request: Request, session: SessionDep, account: PageAccount, plural: str, post_id: int
+    request: Request,
+    session: SessionDep,
+    account: PageAccount,
+    plural: str,
+    post_id: int,
+    done: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
     t = service.target(session, kind=_kind(plural), post_id=post_id, account=account)
-    return _post_page(request, session, t)
+    return _post_page(request, session, t, done=DONE.get(done or ""))
 
 
 @router.post("/moderate/{plural}/{post_id}/{action}", name="moderate_post_submit")
@@ -140,6 +155,7 @@ def moderate_post_submit(
     note: Annotated[str, Form(max_length=2000)] = "",
     body: Annotated[str, Form(max_length=5000)] = "",
     criteria: Annotated[list[str] | None, Form()] = None,
+    next: Annotated[str, Form(max_length=20)] = "",  # noqa: A002 - the form field's name
 ) -> Response:
     t = service.target(session, kind=_kind(plural), post_id=post_id, account=account)
     if action not in {"flag", "hide", "restore", "mark", "unmark", "feedback"}:
@@ -152,14 +168,14 @@ def moderate_post_submit(
     try:
         if action == "flag":
             service.flag(session, t=t, data=service.ReasonInput(reason=reason))
-            done = "Thank you: faculty will look at this post."
+            done = "flag"
         elif action == "hide":
             service.hide(session, t=t, data=service.ReasonInput(reason=reason))
             events.publish(request.app, t.found.discussion.id or 0, "hidden", post_id)
-            done = "Hidden from students."
+            done = "hide"
         elif action == "restore":
             service.restore(session, t=t)
-            done = "Shown to students again."
+            done = "restore"
         elif action == "mark":
             service.mark_exemplary(
                 session,
@@ -168,19 +184,23 @@ def moderate_post_submit(
                     {"note": note, "criteria": criteria or []}
                 ),
             )
-            done = "Marked exemplary."
+            done = "mark"
         elif action == "feedback":
             service.give_feedback(session, t=t, data=service.FeedbackInput(body=body))
-            done = "Your feedback was sent privately to the author."
+            done = "feedback"
         else:
             service.unmark_exemplary(session, t=t)
-            done = "The exemplary mark was removed."
+            done = "unmark"
     except ValidationError as exc:
         message = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
         return _post_page(request, session, t, status_code=422, error=message)
     except DomainError as exc:
         return _post_page(request, session, t, status_code=exc.status_code, error=exc.message)
-    return _post_page(request, session, t, done=done)
+    # Post, then redirect: a reload must not send the form again. The queue's forms come
+    # back to the queue.
+    if next == "/moderation":
+        return RedirectResponse("/moderation", status_code=303)
+    return RedirectResponse(f"/moderate/{plural}/{post_id}?done={done}", status_code=303)
 
 
 # ---- notifications -----------------------------------------------------------------------
