@@ -117,3 +117,25 @@ def test_the_participation_page_sorts_and_offers_the_csv(client, world):
     client.cookies.clear()
     sign_in_browser(client, "ann")
     assert client.get(f"/discussions/{discussion['id']}/participation").status_code == 403
+
+
+def test_the_cohort_participation_and_the_audit_page(client, world):
+    discussion = open_discussion(client, world)
+    _activity(client, world, discussion)
+    second = open_discussion(client, world)
+    post_position(client, world, second, "ann")
+    sign_in_browser(client, "prof")
+    page = BeautifulSoup(
+        client.get(f"/cohorts/{world['cohort'].id}/participation").text, "html.parser"
+    )
+    ann = page.select_one("#student-ann").select("td")
+    assert ann[0].text == "2"  # positions over both discussions
+    audit = BeautifulSoup(client.get("/audit").text, "html.parser")
+    actions = [row.select("td")[2].text for row in audit.select("#audit tbody tr")]
+    assert "marked exemplary" in actions and "phase changed" in actions
+    only = BeautifulSoup(client.get(f"/audit?discussion_id={second['id']}").text, "html.parser")
+    assert [r.select("td")[2].text for r in only.select("#audit tbody tr")] == ["discussion opened"]
+    client.cookies.clear()
+    sign_in_browser(client, "ann")
+    assert client.get("/audit").status_code == 403
+    assert client.get(f"/cohorts/{world['cohort'].id}/participation").status_code == 403

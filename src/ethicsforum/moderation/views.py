@@ -307,3 +307,70 @@ def case_exemplary_fragment(
     )
     items = service.exemplary_for_case(session, case_id=view.case.id or 0)
     return render(request, "moderation/_case_exemplary.html", {"items": items, "case": view.case})
+
+
+@router.get("/audit", name="audit_page")
+def audit_page(
+    request: Request,
+    session: SessionDep,
+    account: PageAccount,
+    discussion_id: Annotated[int | None, Query(ge=1)] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    if not policy.may_create_cohort(account):
+        raise discussions.NotAllowed("the audit log is for faculty and admins")
+    per_page = 50
+    rows = service.audit_entries(
+        session,
+        account=account,
+        discussion_id=discussion_id,
+        limit=per_page + 1,
+        offset=(page - 1) * per_page,
+    )
+    return render(
+        request,
+        "moderation/audit.html",
+        {
+            "entries": rows[:per_page],
+            "page": page,
+            "has_next": len(rows) > per_page,
+            "discussion_id": discussion_id,
+        },
+    )
+
+
+@router.get("/cohorts/{cohort_id}/participation", name="cohort_participation_page")
+def cohort_participation_page(
+    request: Request, session: SessionDep, account: PageAccount, cohort_id: int
+) -> Response:
+    """Participation summed over every discussion of a cohort."""
+    from ethicsforum.accounts import cohorts
+
+    found = cohorts.managed(session, cohort_id=cohort_id, account=account)
+    totals: dict[int, participation.Row] = {}
+    frameworks: list[str] = []
+    per_discussion = discussions.cohort_discussions(session, cohort_id=cohort_id)
+    for discussion in per_discussion:
+        access = discussions.access(session, discussion_id=discussion.id or 0, account=account)
+        frameworks += [f for f in access.frameworks if f not in frameworks]
+        for row in participation.participation(session, found=access):
+            total = totals.setdefault(row.account.id or 0, participation.Row(row.account))
+            total.positions += row.positions
+            total.rebuttals += row.rebuttals
+            total.exemplary += row.exemplary
+            total.flags_received += row.flags_received
+            for framework, count in row.claims_by_framework.items():
+                total.claims_by_framework[framework] = (
+                    total.claims_by_framework.get(framework, 0) + count
+                )
+    rows = sorted(totals.values(), key=lambda r: r.account.display_name.lower())
+    return render(
+        request,
+        "moderation/cohort_participation.html",
+        {
+            "cohort": found.cohort,
+            "rows": rows,
+            "frameworks": frameworks,
+            "discussions": per_discussion,
+        },
+    )
