@@ -93,6 +93,7 @@ EXPECTED = {
     "GET /moderation": row(303, 403, 200, 403, 200),
     "GET /audit": row(303, 403, 200, 403, 200),
     "GET /cohorts/{cohort_id}/participation": row(303, 403, 200, 404, 200),
+    "GET /cohorts/{cohort_id}/participation.csv": row(303, 403, 200, 404, 200),
     "POST /api/v1/positions/{post_id}/feedback": row(401, 403, 422, 404, 422),
     "POST /api/v1/rebuttals/{post_id}/feedback": row(401, 403, 422, 404, 422),
     "GET /api/v1/positions/{post_id}/feedback": row(401, 200, 200, 404, 200),

@@ -139,3 +139,17 @@ def test_the_cohort_participation_and_the_audit_page(client, world):
     sign_in_browser(client, "ann")
     assert client.get("/audit").status_code == 403
     assert client.get(f"/cohorts/{world['cohort'].id}/participation").status_code == 403
+
+
+def test_the_cohort_table_sorts_and_downloads(client, world):
+    discussion = open_discussion(client, world)
+    _activity(client, world, discussion)
+    sign_in_browser(client, "prof")
+    page = BeautifulSoup(
+        client.get(f"/cohorts/{world['cohort'].id}/participation?sort=rebuttals&order=desc").text,
+        "html.parser",
+    )
+    assert page.select("#participation tbody tr")[0]["id"] == "student-bob"
+    text = client.get(page.select_one("#csv-download")["href"]).text
+    rows = {r["username"]: r for r in csv.DictReader(io.StringIO(text))}
+    assert rows["bob"]["rebuttals"] == "1" and rows["ann"]["positions"] == "1"

@@ -339,11 +339,10 @@ def audit_page(
     )
 
 
-@router.get("/cohorts/{cohort_id}/participation", name="cohort_participation_page")
-def cohort_participation_page(
-    request: Request, session: SessionDep, account: PageAccount, cohort_id: int
-) -> Response:
-    """Participation summed over every discussion of a cohort."""
+def _cohort_rows(
+    session: SessionDep, account: Account, cohort_id: int
+) -> tuple[Any, list[participation.Row], list[str], list[Any]]:
+    """Participation summed over every discussion of a cohort the account runs."""
     from ethicsforum.accounts import cohorts
 
     found = cohorts.managed(session, cohort_id=cohort_id, account=account)
@@ -363,14 +362,50 @@ def cohort_participation_page(
                 total.claims_by_framework[framework] = (
                     total.claims_by_framework.get(framework, 0) + count
                 )
-    rows = sorted(totals.values(), key=lambda r: r.account.display_name.lower())
+    return found.cohort, list(totals.values()), frameworks, per_discussion
+
+
+@router.get("/cohorts/{cohort_id}/participation", name="cohort_participation_page")
+def cohort_participation_page(
+    request: Request,
+    session: SessionDep,
+    account: PageAccount,
+    cohort_id: int,
+    sort: Annotated[
+        str, Query(pattern="^(name|positions|rebuttals|claims|exemplary|flags)$")
+    ] = "name",
+    order: Annotated[str, Query(pattern="^(asc|desc)$")] = "asc",
+) -> Response:
+    cohort, rows, frameworks, per_discussion = _cohort_rows(session, account, cohort_id)
+    attribute = "flags_received" if sort == "flags" else sort
+
+    def key(row: participation.Row) -> tuple[object, str]:
+        name = row.account.display_name.lower()
+        return (name if attribute == "name" else getattr(row, attribute)), name
+
+    rows.sort(key=key, reverse=order == "desc")
     return render(
         request,
         "moderation/cohort_participation.html",
         {
-            "cohort": found.cohort,
+            "cohort": cohort,
             "rows": rows,
             "frameworks": frameworks,
             "discussions": per_discussion,
+            "sort": sort,
+            "order": order,
+        },
+    )
+
+
+@router.get("/cohorts/{cohort_id}/participation.csv", name="cohort_participation_csv")
+def cohort_participation_csv(session: SessionDep, account: PageAccount, cohort_id: int) -> Response:
+    cohort, rows, frameworks, _ = _cohort_rows(session, account, cohort_id)
+    rows.sort(key=lambda r: r.account.display_name.lower())
+    return Response(
+        participation.to_csv(rows, frameworks=frameworks),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="participation-cohort-{cohort.id}.csv"'
         },
     )
