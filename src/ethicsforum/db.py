@@ -151,5 +151,15 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+def as_utc(value: datetime | str) -> datetime:
+    """A timezone-aware UTC datetime from an aggregate (min/max) over a timestamp column.
+
+    On SQLite such aggregates lose the column's type and come back as text.
+    """
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, func, select
 
 from ethicsforum.accounts.models import SignInAttempt
-from ethicsforum.db import utcnow
+from ethicsforum.db import as_utc, utcnow
 from ethicsforum.errors import DomainError
 
 ACCOUNT_FAILURES = 10
@@ -50,7 +50,7 @@ def check(session: Session, *, username: str, address: str) -> None:
         )
     ).one()
     if count >= ACCOUNT_FAILURES:
-        raise TooManyAttempts(_retry_after(_aware(oldest), ACCOUNT_WINDOW, now))
+        raise TooManyAttempts(_retry_after(as_utc(oldest) if oldest else None, ACCOUNT_WINDOW, now))
     since = now - ADDRESS_WINDOW
     count, oldest = session.exec(
         select(func.count(), func.min(SignInAttempt.attempted_at)).where(
@@ -58,16 +58,7 @@ def check(session: Session, *, username: str, address: str) -> None:
         )
     ).one()
     if count >= ADDRESS_ATTEMPTS:
-        raise TooManyAttempts(_retry_after(_aware(oldest), ADDRESS_WINDOW, now))
-
-
-def _aware(value: datetime | str | None) -> datetime | None:
-    # min() over a column comes back without the column's type on SQLite.
-    from ethicsforum.db import UTCDateTime
-
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return UTCDateTime().process_result_value(value, None) if value else None
+        raise TooManyAttempts(_retry_after(as_utc(oldest) if oldest else None, ADDRESS_WINDOW, now))
 
 
 def record(session: Session, *, username: str, address: str, succeeded: bool) -> None:

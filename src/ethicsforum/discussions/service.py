@@ -18,7 +18,7 @@ from sqlmodel import Session, col, func, select
 from ethicsforum.accounts.models import Account, Cohort, MemberRole, Membership, Role
 from ethicsforum.cases import service as cases_service
 from ethicsforum.cases.models import CaseVersion, EthicsCase
-from ethicsforum.db import utcnow
+from ethicsforum.db import as_utc, utcnow
 from ethicsforum.discussions.models import (
     Anonymity,
     Claim,
@@ -244,6 +244,12 @@ def require_faculty(found: Access) -> None:
         raise NotAllowed("only the cohort's faculty and admins may do this")
 
 
+def require_open(found: Access) -> None:
+    """A closed discussion refuses posts and edits."""
+    if found.discussion.phase == Phase.closed.value:
+        raise PhaseClosed("this discussion is closed; nothing more can be posted or edited")
+
+
 def require_student(found: Access) -> None:
     if not found.is_student:
         raise NotAllowed("only the cohort's students post in a discussion")
@@ -386,8 +392,7 @@ def cohort_discussions(session: Session, *, cohort_id: int) -> list[Discussion]:
 
 def _check_posting(session: Session, found: Access, *, rate_limited: bool) -> None:
     require_student(found)
-    if found.discussion.phase == Phase.closed.value:
-        raise PhaseClosed("this discussion is closed; nothing more can be posted or edited")
+    require_open(found)
     if not rate_limited:
         return
     since = utcnow() - timedelta(minutes=1)
@@ -582,8 +587,7 @@ def edit_position(
     """Change a position; the previous text is kept as a revision."""
     if position.author_id != found.account.id:
         raise NotAllowed("only its author may edit a position")
-    if found.discussion.phase == Phase.closed.value:
-        raise PhaseClosed("this discussion is closed; nothing more can be posted or edited")
+    require_open(found)
     if data.option is not None:
         _check_option(found, data.option)
     if data.claims is not None:
@@ -731,8 +735,7 @@ def edit_rebuttal(
     """Change a rebuttal; the previous text is kept as a revision."""
     if rebuttal.author_id != found.account.id:
         raise NotAllowed("only its author may edit a rebuttal")
-    if found.discussion.phase == Phase.closed.value:
-        raise PhaseClosed("this discussion is closed; nothing more can be posted or edited")
+    require_open(found)
     if data.claims is not None:
         _check_claims(found, data.claims)
     current = active_claims(session, rebuttal_ids=[rebuttal.id or 0])
@@ -893,17 +896,6 @@ def activity(session: Session, *, discussion_ids: Sequence[int]) -> dict[int, Ac
     for discussion_id in ids:
         p_count, p_last = positions.get(discussion_id, (0, None))
         r_count, r_last = rebuttals.get(discussion_id, (0, None))
-        times = [_aware(t) for t in (p_last, r_last) if t is not None]
+        times = [as_utc(t) for t in (p_last, r_last) if t is not None]
         out[discussion_id] = Activity(p_count, r_count, max(times) if times else None)
     return out
-
-
-def _aware(value: datetime | str) -> datetime:
-    # max() over a column loses the column's type on SQLite.
-    from ethicsforum.db import UTCDateTime
-
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    result = UTCDateTime().process_result_value(value, None)
-    assert result is not None  # noqa: S101 - value is not None here
-    return result

@@ -123,12 +123,13 @@ def flag(session: Session, *, t: Target, data: ReasonInput) -> Flag:
     """Report a post; one flag per member per post. Faculty of the cohort are notified."""
     if t.found.membership is None:
         raise discussions.NotAllowed("only members of the cohort flag its posts")
+    position_id, rebuttal_id = _post_ref(t)
     row = Flag(
         discussion_id=t.found.discussion.id or 0,
         flagged_by_id=t.found.account.id or 0,
         reason=data.reason,
-        position_id=_post_ref(t)[0],
-        rebuttal_id=_post_ref(t)[1],
+        position_id=position_id,
+        rebuttal_id=rebuttal_id,
     )
     session.add(row)
     try:
@@ -208,13 +209,14 @@ def mark_exemplary(session: Session, *, t: Target, data: ExemplaryInput) -> Exem
         previous.removed_by_id = t.found.account.id
         session.add(previous)
         session.flush()
+    position_id, rebuttal_id = _post_ref(t)
     mark = ExemplaryMark(
         discussion_id=t.found.discussion.id or 0,
         marked_by_id=t.found.account.id or 0,
         note=data.note,
         criteria=[c.value for c in data.criteria],
-        position_id=_post_ref(t)[0],
-        rebuttal_id=_post_ref(t)[1],
+        position_id=position_id,
+        rebuttal_id=rebuttal_id,
     )
     session.add(mark)
     _notify(
@@ -349,12 +351,13 @@ def _feedback_query(t: Target) -> Any:
 def give_feedback(session: Session, *, t: Target, data: FeedbackInput) -> Feedback:
     """Leave private feedback on a post: only its author and faculty ever see it."""
     discussions.require_faculty(t.found)
+    position_id, rebuttal_id = _post_ref(t)
     row = Feedback(
         discussion_id=t.found.discussion.id or 0,
         author_id=t.found.account.id or 0,
         body=data.body,
-        position_id=_post_ref(t)[0],
-        rebuttal_id=_post_ref(t)[1],
+        position_id=position_id,
+        rebuttal_id=rebuttal_id,
     )
     session.add(row)
     _notify(
