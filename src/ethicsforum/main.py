@@ -23,6 +23,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from ethicsforum.accounts import api as accounts_api
     from ethicsforum.accounts import views as accounts_views
     from ethicsforum.accounts.web import CsrfCookie, csrf_protect
+    from ethicsforum.aggregation import api as aggregation_api
+    from ethicsforum.aggregation import views as aggregation_views
+    from ethicsforum.aggregation.service import SummaryCache
     from ethicsforum.cases import api as cases_api
     from ethicsforum.cases import views as cases_views
     from ethicsforum.discussions import api as discussions_api
@@ -43,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = make_engine(settings)
     app.state.broker = Broker(app.state.engine)
+    app.state.summaries = SummaryCache()
     templating.use_directory(str(settings.templates_dir))
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -50,6 +54,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(cases_api.router)
     app.include_router(discussions_api.router)
     app.include_router(moderation_api.router)
+    app.include_router(aggregation_api.router)
+    app.include_router(aggregation_views.router)
     app.include_router(moderation_views.router)
     app.include_router(discussions_views.router)
     app.include_router(discussions_stream.router)

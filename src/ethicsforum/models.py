@@ -8,6 +8,9 @@ from ethicsforum.accounts.models import (  # noqa: F401
     Membership,
     SignInAttempt,
 )
+
+# Registers the hook that keeps each discussion's summary_generation current.
+from ethicsforum.aggregation import freshness  # noqa: E402, F401
 from ethicsforum.cases.models import CaseVersion, EthicsCase  # noqa: F401
 from ethicsforum.discussions.models import (  # noqa: F401
     Claim,

@@ -83,7 +83,7 @@ def test_the_brief_and_the_json_export(client, world):
     brief = client.get(
         f"/api/v1/discussions/{discussion['id']}/export?format=markdown", headers=world["h"]["prof"]
     )
-    assert brief.status_code == 200 and brief.text.startswith("# A test case")
+    assert brief.status_code == 200 and brief.text.startswith("# Debate brief: A test case")
     assert "Clear." in brief.text and "Ann Real" not in brief.text and "ann" not in brief.text
     everything = client.get(
         f"/api/v1/discussions/{discussion['id']}/export?format=json", headers=world["h"]["prof"]

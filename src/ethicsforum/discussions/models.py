@@ -65,6 +65,10 @@ class Discussion(SQLModel, table=True):
     __table_args__ = (
         _in("phase", Phase, "phase"),
         _in("anonymity", Anonymity, "anonymity"),
+        CheckConstraint(
+            "spotlight_type IS NULL OR spotlight_type IN ('position', 'claim')",
+            name="spotlight_type",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -81,6 +85,13 @@ class Discussion(SQLModel, table=True):
     created_by_id: int = Field(foreign_key="account.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     phase_changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Bumped in the same transaction as every change to its posts, claims, stances or marks
+    # (aggregation.freshness), so a cached summary knows when it is stale.
+    summary_generation: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # What faculty put in front of the room: a position or a claim, or nothing.
+    spotlight_type: str | None = Field(default=None, max_length=16)
+    spotlight_id: int | None = None
+    spotlight_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Position(SQLModel, table=True):

@@ -7,9 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlmodel import col, select
 
 from ethicsforum.accounts import policy
 from ethicsforum.accounts.deps import ApiAccount
@@ -17,9 +15,8 @@ from ethicsforum.accounts.models import Account
 from ethicsforum.db import SessionDep
 from ethicsforum.discussions import events, present
 from ethicsforum.discussions import service as discussions
-from ethicsforum.discussions.models import Position, Stance
-from ethicsforum.discussions.schemas import DiscussionWithCase
-from ethicsforum.moderation import participation, service
+from ethicsforum.discussions.models import Position
+from ethicsforum.moderation import service
 from ethicsforum.moderation.service import Target
 
 router = APIRouter(prefix="/api/v1", tags=["moderation"])
@@ -275,58 +272,3 @@ def audit(
         )
         for e, a in rows
     ]
-
-
-@router.get(
-    "/discussions/{discussion_id}/export",
-    responses={200: {"content": {"text/csv": {}, "text/markdown": {}, "application/json": {}}}},
-)
-def export_discussion(
-    session: SessionDep,
-    account: ApiAccount,
-    discussion_id: int,
-    format: Annotated[str, Query(pattern="^(markdown|csv|json)$")] = "markdown",  # noqa: A002
-) -> Response:
-    """The debate brief (markdown), participation per student (csv) or everything (json)."""
-    found = discussions.access(session, discussion_id=discussion_id, account=account)
-    discussions.require_faculty(found)
-    if format == "csv":
-        rows = participation.participation(session, found=found)
-        body = participation.to_csv(rows, frameworks=found.frameworks)
-        return Response(
-            body,
-            media_type="text/csv; charset=utf-8",
-            headers={
-                "Content-Disposition": f'attachment; filename="participation-{discussion_id}.csv"'
-            },
-        )
-    if format == "markdown":
-        return Response(
-            participation.brief_markdown(session, found=found),
-            media_type="text/markdown; charset=utf-8",
-        )
-    positions = discussions.positions_of(session, found=found)
-    everything = {
-        "discussion": DiscussionWithCase.build(found, base_url="/").model_dump(mode="json"),
-        "positions": [
-            present.position_with_rebuttals(
-                session, found, p, discussions.rebuttals_of(session, position_id=p.id or 0)
-            ).model_dump(mode="json")
-            for p in positions
-        ],
-        "stances": [
-            {
-                "username": a.username,
-                "moment": s.moment,
-                "option": s.option_key,
-                "recorded_at": s.recorded_at.isoformat(),
-            }
-            for s, a in session.exec(
-                select(Stance, Account)
-                .join(Account, col(Account.id) == col(Stance.account_id))
-                .where(Stance.discussion_id == discussion_id)
-                .order_by(col(Stance.id))
-            )
-        ],
-    }
-    return JSONResponse(everything)

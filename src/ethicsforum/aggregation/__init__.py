@@ -1,0 +1,1 @@
+"""The class's reasoning in aggregate: the summary, the debate screen and the debate brief."""

@@ -1,0 +1,124 @@
+"""The aggregation JSON API: the summary, the spotlight and the discussion's exports."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from ethicsforum.accounts.deps import ApiAccount
+from ethicsforum.aggregation import brief, service, spotlight
+from ethicsforum.db import SessionDep
+from ethicsforum.discussions import service as discussions
+from ethicsforum.discussions.service import Access
+from ethicsforum.moderation import participation
+
+router = APIRouter(prefix="/api/v1", tags=["aggregation"])
+
+
+# Permission is decided from the path and the account before any body is read.
+def _discussion(discussion_id: int, account: ApiAccount, session: SessionDep) -> Access:
+    return discussions.access(session, discussion_id=discussion_id, account=account)
+
+
+DiscussionIn = Annotated[Access, Depends(_discussion)]
+
+
+def _faculty_in(found: DiscussionIn) -> Access:
+    discussions.require_faculty(found)
+    return found
+
+
+FacultyIn = Annotated[Access, Depends(_faculty_in)]
+
+
+def summary_cache(request: Request) -> service.SummaryCache:
+    cache: service.SummaryCache = request.app.state.summaries
+    return cache
+
+
+@router.get(
+    "/discussions/{discussion_id}/summary",
+    responses={200: {"content": {"application/json": {}}}},
+)
+def get_summary(
+    request: Request,
+    session: SessionDep,
+    found: DiscussionIn,
+    include_hidden: bool = False,
+) -> Response:
+    """The class's reasoning in aggregate; faculty may count hidden posts too."""
+    summary = service.summarize(
+        session, found=found, include_hidden=include_hidden, cache=summary_cache(request)
+    )
+    return Response(summary.json_bytes(), media_type="application/json")
+
+
+class SpotlightInput(BaseModel):
+    type: Literal["position", "claim"]
+    id: int = Field(ge=1)
+
+
+@router.get("/discussions/{discussion_id}/spotlight")
+def get_spotlight(session: SessionDep, found: DiscussionIn) -> dict[str, Any] | None:
+    """What faculty have put in front of the room, or null."""
+    shown = spotlight.current(session, found=found)
+    return shown.public() if shown else None
+
+
+@router.put("/discussions/{discussion_id}/spotlight")
+def put_spotlight(
+    request: Request,
+    session: SessionDep,
+    found: FacultyIn,
+    body: SpotlightInput,
+) -> dict[str, Any] | None:
+    """Put one position or claim in front of the room; every open screen follows."""
+    spotlight.set_spotlight(session, found=found, kind=body.type, target_id=body.id)
+    spotlight.announce(request.app, found)
+    shown = spotlight.current(session, found=found)
+    return shown.public() if shown else None
+
+
+@router.delete("/discussions/{discussion_id}/spotlight", status_code=204)
+def delete_spotlight(request: Request, session: SessionDep, found: FacultyIn) -> Response:
+    """Take the spotlight down."""
+    spotlight.clear_spotlight(session, found=found)
+    spotlight.announce(request.app, found)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/discussions/{discussion_id}/export",
+    responses={200: {"content": {"text/csv": {}, "text/markdown": {}, "application/json": {}}}},
+)
+def export_discussion(
+    request: Request,
+    session: SessionDep,
+    found: FacultyIn,
+    format: Annotated[str, Query(pattern="^(markdown|csv|json)$")] = "markdown",  # noqa: A002
+) -> Response:
+    """The debate brief (markdown), participation per student (csv) or everything (json)."""
+    discussion_id = found.discussion.id
+    if format == "csv":
+        rows = participation.participation(session, found=found)
+        return Response(
+            participation.to_csv(rows, frameworks=found.frameworks),
+            media_type="text/csv; charset=utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="participation-{discussion_id}.csv"'
+            },
+        )
+    if format == "markdown":
+        summary = service.summarize(session, found=found, cache=summary_cache(request))
+        return Response(
+            brief.markdown(session, found=found, summary=summary),
+            media_type="text/markdown; charset=utf-8",
+            headers={"Content-Disposition": f'inline; filename="brief-{discussion_id}.md"'},
+        )
+    return Response(
+        brief.everything_json(session, found=found),
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="discussion-{discussion_id}.json"'},
+    )

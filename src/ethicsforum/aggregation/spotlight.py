@@ -1,0 +1,151 @@
+"""The spotlight: one position or claim faculty put in front of the room.
+
+It is stored on the discussion (so a screen opened later shows it too) and announced over
+the discussion's event stream; each screen renders it for its own viewer, so what a student
+sees of it follows the same visibility rules as everywhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from fastapi import FastAPI
+from sqlmodel import Session
+
+from ethicsforum.db import utcnow
+from ethicsforum.discussions import events
+from ethicsforum.discussions import service as discussions
+from ethicsforum.discussions.models import Claim, Position, Rebuttal
+from ethicsforum.errors import Invalid
+
+
+@dataclass(frozen=True)
+class Shown:
+    """The spotlight as one viewer may see it; no author, so the room sees no names."""
+
+    type: str  # "position" or "claim"
+    id: int
+    position_id: int
+    option: str
+    option_label: str
+    set_at: datetime
+    # None when this viewer may not read it (hidden since, or post-first before posting).
+    text: str | None
+    framework: str | None = None
+    direction: str | None = None
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "id": self.id,
+            "position_id": self.position_id,
+            "option": self.option,
+            "text": self.text,
+            "framework": self.framework,
+            "direction": self.direction,
+            "set_at": self.set_at.isoformat(),
+        }
+
+
+def _invalid(message: str, value: int) -> Invalid:
+    return Invalid(
+        message,
+        [{"loc": ["body", "id"], "type": "value_error", "msg": message, "input": value}],
+    )
+
+
+def _target(session: Session, did: int, kind: str, target_id: int) -> Position | Claim:
+    """The position or current claim, checked to belong to this discussion and be visible."""
+    if kind == "position":
+        position = session.get(Position, target_id)
+        if position is None or position.discussion_id != did:
+            raise _invalid("not a position of this discussion", target_id)
+        if position.hidden_at is not None:
+            raise _invalid("a hidden position cannot be put in the spotlight", target_id)
+        return position
+    claim = session.get(Claim, target_id)
+    post: Position | Rebuttal | None = None
+    if claim is not None and claim.position_id is not None:
+        post = session.get(Position, claim.position_id)
+    elif claim is not None and claim.rebuttal_id is not None:
+        post = session.get(Rebuttal, claim.rebuttal_id)
+    if claim is None or post is None or post.discussion_id != did:
+        raise _invalid("not a claim of this discussion", target_id)
+    if claim.retired_at is not None:
+        raise _invalid("this claim was replaced when its post was edited", target_id)
+    if post.hidden_at is not None:
+        raise _invalid("a claim of a hidden post cannot be put in the spotlight", target_id)
+    return claim
+
+
+def set_spotlight(
+    session: Session, *, found: discussions.Access, kind: str, target_id: int
+) -> None:
+    """Put a position or a claim in front of the room."""
+    discussions.require_faculty(found)
+    d = found.discussion
+    _target(session, d.id or 0, kind, target_id)
+    d.spotlight_type, d.spotlight_id, d.spotlight_at = kind, target_id, utcnow()
+    session.add(d)
+    session.commit()
+
+
+def clear_spotlight(session: Session, *, found: discussions.Access) -> None:
+    discussions.require_faculty(found)
+    d = found.discussion
+    d.spotlight_type, d.spotlight_id, d.spotlight_at = None, None, None
+    session.add(d)
+    session.commit()
+
+
+def current(session: Session, *, found: discussions.Access) -> Shown | None:
+    """The spotlight as this viewer may see it, or None when there is none."""
+    d = found.discussion
+    if d.spotlight_type is None or d.spotlight_id is None or d.spotlight_at is None:
+        return None
+    labels = {str(o["key"]): str(o["label"]) for o in found.version.options}
+    readable = discussions.sees_peers(session, found)
+    if d.spotlight_type == "position":
+        position = session.get(Position, d.spotlight_id)
+        if position is None:
+            return None
+        concealed = not readable or (position.hidden_at is not None and not found.is_faculty)
+        return Shown(
+            type="position",
+            id=position.id or 0,
+            position_id=position.id or 0,
+            option=position.option_key,
+            option_label=labels.get(position.option_key, position.option_key),
+            set_at=d.spotlight_at,
+            text=None if concealed else position.summary,
+        )
+    claim = session.get(Claim, d.spotlight_id)
+    if claim is None:
+        return None
+    post: Position | Rebuttal | None
+    if claim.position_id is not None:
+        post = session.get(Position, claim.position_id)
+        position = post
+    else:
+        post = session.get(Rebuttal, claim.rebuttal_id)
+        position = session.get(Position, post.position_id) if post else None
+    if post is None or position is None:
+        return None
+    concealed = not readable or (post.hidden_at is not None and not found.is_faculty)
+    return Shown(
+        type="claim",
+        id=claim.id or 0,
+        position_id=position.id or 0,
+        option=position.option_key,
+        option_label=labels.get(position.option_key, position.option_key),
+        set_at=d.spotlight_at,
+        text=None if concealed else claim.text,
+        framework=claim.framework,
+        direction=claim.direction,
+    )
+
+
+def announce(app: FastAPI, found: discussions.Access) -> None:
+    events.publish(app, found.discussion.id or 0, "spotlight", found.discussion.spotlight_id or 0)
