@@ -1,7 +1,181 @@
-"""Pages: the summary, the live debate screen, the spotlight controls and the print brief."""
+"""Pages: the summary, the live debate screen, the spotlight and the print-friendly brief."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
+
+from ethicsforum.accounts.models import Account
+from ethicsforum.accounts.web import PageAccount, safe_next
+from ethicsforum.aggregation import brief, charts, service, spotlight
+from ethicsforum.db import SessionDep, read_session
+from ethicsforum.discussions import service as discussions
+from ethicsforum.discussions import stream
+from ethicsforum.discussions.events import Event
+from ethicsforum.errors import Invalid, NotFound
+from ethicsforum.templating import is_htmx, render, templates
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
+
+
+async def form_data(request: Request) -> FormData:
+    return await request.form()
+
+
+FormDep = Annotated[FormData, Depends(form_data)]
+
+
+def _cache(request: Request) -> service.SummaryCache:
+    cache: service.SummaryCache = request.app.state.summaries
+    return cache
+
+
+def _labels(found: discussions.Access) -> dict[str, str]:
+    return {str(o["key"]): str(o["label"]) for o in found.version.options}
+
+
+def _summary_context(found: discussions.Access, summary: service.Summary) -> dict[str, Any]:
+    labels = _labels(found)
+    return {
+        "found": found,
+        "d": found.discussion,
+        "v": found.version,
+        "s": summary,
+        "labels": labels,
+        "letters": charts.letters(summary.option_keys),
+        "bars": charts.option_bars(summary, labels),
+        "heat": charts.heat_map(summary),
+        "flow": charts.stance_flow(summary),
+        "side_label": lambda option, direction: brief.side_label(labels, option, direction),
+    }
+
+
+@router.get("/discussions/{discussion_id}/summary", name="summary_page")
+def summary_page(
+    request: Request,
+    session: SessionDep,
+    account: PageAccount,
+    discussion_id: int,
+    include_hidden: bool = False,
+) -> Response:
+    """The class's reasoning in aggregate: counts, charts, tensions, exemplary reasoning."""
+    found = discussions.access(session, discussion_id=discussion_id, account=account)
+    include_hidden = include_hidden and found.is_faculty
+    try:
+        summary = service.summarize(
+            session, found=found, include_hidden=include_hidden, cache=_cache(request)
+        )
+    except service.PeersNotYetVisible as exc:
+        return render(
+            request,
+            "aggregation/summary.html",
+            {"found": found, "d": found.discussion, "v": found.version, "withheld": exc.message},
+        )
+    return render(request, "aggregation/summary.html", _summary_context(found, summary))
+
+
+@router.get("/discussions/{discussion_id}/debate", name="debate_page")
+def debate_page(
+    request: Request, session: SessionDep, account: PageAccount, discussion_id: int
+) -> Response:
+    """The projector screen: large type, tensions, latest claims and the spotlight."""
+    found = discussions.access(session, discussion_id=discussion_id, account=account)
+    discussions.require_faculty(found)
+    summary = service.summarize(session, found=found, cache=_cache(request))
+    context = _summary_context(found, summary)
+    context["shown"] = spotlight.current(session, found=found)
+    return render(request, "aggregation/debate.html", context)
+
+
+@router.get("/discussions/{discussion_id}/debate/live", name="debate_live_fragment")
+def debate_live_fragment(
+    request: Request, session: SessionDep, account: PageAccount, discussion_id: int
+) -> Response:
+    """The debate screen's changing part, fetched again whenever something is posted."""
+    found = discussions.access(session, discussion_id=discussion_id, account=account)
+    discussions.require_faculty(found)
+    summary = service.summarize(session, found=found, cache=_cache(request))
+    return render(request, "aggregation/_debate_live.html", _summary_context(found, summary))
+
+
+@router.get("/discussions/{discussion_id}/spotlight", name="spotlight_fragment")
+def spotlight_fragment(
+    request: Request, session: SessionDep, account: PageAccount, discussion_id: int
+) -> Response:
+    """What is in the spotlight, as this viewer may see it (empty when nothing is)."""
+    found = discussions.access(session, discussion_id=discussion_id, account=account)
+    return render(
+        request,
+        "aggregation/_spotlight.html",
+        {"found": found, "d": found.discussion, "shown": spotlight.current(session, found=found)},
+    )
+
+
+@router.post("/discussions/{discussion_id}/spotlight", name="spotlight_submit")
+def spotlight_submit(
+    request: Request, session: SessionDep, account: PageAccount, discussion_id: int, form: FormDep
+) -> Response:
+    """Put a position or a claim in the spotlight (target "position:12" or "claim:34"), or
+    take it down (action "clear")."""
+    found = discussions.access(session, discussion_id=discussion_id, account=account)
+    discussions.require_faculty(found)  # permission before the form is read
+    target = form.get("target")
+    if form.get("action") == "clear":
+        spotlight.clear_spotlight(session, found=found)
+    else:
+        kind, _, raw_id = (target if isinstance(target, str) else "").partition(":")
+        if kind not in ("position", "claim") or not raw_id.isdigit():
+            raise Invalid("choose a position or a claim to put in the spotlight")
+        spotlight.set_spotlight(session, found=found, kind=kind, target_id=int(raw_id))
+    spotlight.announce(request.app, found)
+    if is_htmx(request):
+        return render(
+            request,
+            "aggregation/_spotlight.html",
+            {
+                "found": found,
+                "d": found.discussion,
+                "shown": spotlight.current(session, found=found),
+            },
+        )
+    back = form.get("next")
+    fallback = request.app.url_path_for("debate_page", discussion_id=str(discussion_id))
+    return RedirectResponse(
+        safe_next(back if isinstance(back, str) else None, default=fallback), status_code=303
+    )
+
+
+@router.get("/discussions/{discussion_id}/brief", name="brief_page")
+def brief_page(
+    request: Request, session: SessionDep, account: PageAccount, discussion_id: int
+) -> Response:
+    """The debate brief as a page made for printing (the browser's Save as PDF)."""
+    found = discussions.access(session, discussion_id=discussion_id, account=account)
+    discussions.require_faculty(found)
+    summary = service.summarize(session, found=found, cache=_cache(request))
+    context = _summary_context(found, summary)
+    context["moved"] = sum(sum(row.values()) for row in summary.stance_shift.values())
+    return render(request, "aggregation/brief.html", context)
+
+
+def render_spotlight_event(
+    request: Request, event: Event, account: Account, position_id: int | None
+) -> str | None:
+    """The spotlight as each open screen's viewer may see it, sent over the event stream."""
+    with read_session(request.app.state.engine) as session:
+        try:
+            found = discussions.access(session, discussion_id=event.discussion_id, account=account)
+        except NotFound:
+            return None
+        return templates.get_template("aggregation/_spotlight.html").render(
+            found=found,
+            d=found.discussion,
+            shown=spotlight.current(session, found=found),
+            request=request,
+        )
+
+
+stream.register_renderer("spotlight", render_spotlight_event)

@@ -7,7 +7,7 @@ announced post opens a short session to load and render that post for its own vi
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Annotated
 
@@ -26,6 +26,15 @@ from ethicsforum.templating import templates
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 KEEP_ALIVE_SECONDS = 15.0
+
+# Renderers for events other domains announce on a discussion's stream (the spotlight), so
+# this module need not know them.
+Renderer = Callable[[Request, Event, Account, "int | None"], "str | None"]
+_renderers: dict[str, Renderer] = {}
+
+
+def register_renderer(kind: str, renderer: Renderer) -> None:
+    _renderers[kind] = renderer
 
 
 def _viewer(request: Request) -> Account:
@@ -53,6 +62,8 @@ def render_event(
     request: Request, event: Event, account: Account, position_id: int | None
 ) -> str | None:
     """The fragment this viewer should receive for an event, or None to send nothing."""
+    if event.kind in _renderers:
+        return _renderers[event.kind](request, event, account, position_id)
     with read_session(request.app.state.engine) as session:
         try:
             found = service.access(session, discussion_id=event.discussion_id, account=account)
