@@ -30,6 +30,10 @@ def _line(text: str | None) -> str:
     return " ".join((text or "").split())
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def side_label(labels: dict[str, str], option: str, direction: str) -> str:
     label = labels.get(option, option)
     return f"For {label}" if direction == "supports" else f"Against {label}"
@@ -48,8 +52,9 @@ def markdown(session: Session, *, found: discussions.Access, summary: Summary) -
         "",
         f"**The question.** {_line(v.question)}",
         "",
-        f"{summary.participants} students took part: {summary.positions} positions and "
-        f"{summary.rebuttals} rebuttals. Hidden posts are not counted.",
+        f"{_count(summary.participants, 'student')} took part: "
+        f"{_count(summary.positions, 'position')} and {_count(summary.rebuttals, 'rebuttal')}. "
+        "Hidden posts are not counted.",
         "",
         "## Where the class stood",
         "",
