@@ -18,7 +18,7 @@ from fastapi.responses import StreamingResponse
 from ethicsforum.accounts import sessions
 from ethicsforum.accounts.models import Account
 from ethicsforum.accounts.web import SignInRequired
-from ethicsforum.db import read_session
+from ethicsforum.db import SessionDep, read_session
 from ethicsforum.discussions import present, service
 from ethicsforum.discussions.events import Broker, Event
 from ethicsforum.errors import NotFound
@@ -110,8 +110,12 @@ def _sse(kind: str, html: str) -> str:
 async def discussion_events(
     request: Request,
     discussion_id: int,
+    db: SessionDep,
     position: Annotated[int | None, Query(ge=1)] = None,
 ) -> StreamingResponse:
+    # The app-wide CSRF check reads the sign-in through the request's session, which would
+    # otherwise stay open (a pooled connection idle in transaction) as long as the stream.
+    await run_in_threadpool(db.close)
     account = await run_in_threadpool(_check, request, discussion_id, position)
     broker: Broker = request.app.state.broker
 
