@@ -11,7 +11,12 @@ from ethicsforum.accounts.models import (  # noqa: F401
 
 # Registers the hook that keeps each discussion's summary_generation current.
 from ethicsforum.aggregation import freshness  # noqa: E402, F401
-from ethicsforum.cases.models import CaseVersion, EthicsCase  # noqa: F401
+from ethicsforum.cases.models import (  # noqa: F401
+    CaseReview,
+    CaseVersion,
+    DeidAcceptance,
+    EthicsCase,
+)
 from ethicsforum.discussions.models import (  # noqa: F401
     Claim,
     Discussion,

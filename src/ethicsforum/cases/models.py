@@ -67,3 +67,43 @@ class CaseVersion(SQLModel, table=True):
     change_note: str = Field(default="", max_length=500)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     created_by_id: int | None = Field(default=None, foreign_key="account.id")
+
+
+class CaseReview(SQLModel, table=True):
+    """A committee member's review of one version of a case, with their comment.
+
+    A case becomes curated only after someone other than its last editor has approved its
+    current version here, or an admin overrides with a reason (kept in the audit log).
+    """
+
+    __tablename__ = "case_review"
+    __table_args__ = (CheckConstraint("verdict IN ('approve', 'changes')", name="verdict"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="ethics_case.id", index=True)
+    version: int
+    reviewer_id: int = Field(foreign_key="account.id")
+    verdict: str = Field(max_length=16)
+    comment: str = Field(sa_type=Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class DeidAcceptance(SQLModel, table=True):
+    """A de-identification warning a committee member accepted, and why.
+
+    Keyed by the flagged text rather than its position, so the acceptance holds in later
+    versions as long as the same text is still there.
+    """
+
+    __tablename__ = "deid_acceptance"
+    __table_args__ = (UniqueConstraint("case_id", "field", "kind", "text"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="ethics_case.id", index=True)
+    version: int
+    field: str = Field(max_length=64)
+    kind: str = Field(max_length=32)
+    text: str = Field(max_length=500)
+    reason: str = Field(max_length=500)
+    accepted_by_id: int = Field(foreign_key="account.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
