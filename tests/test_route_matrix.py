@@ -101,6 +101,8 @@ EXPECTED = {
     "GET /cases/{slug}/exemplary": row(200, 200, 200, 200, 200),
     "GET /api/v1/discussions/{discussion_id}/export": row(401, 403, 200, 404, 200),
     "GET /api/v1/discussions/{discussion_id}/summary": row(401, 200, 200, 404, 200),
+    "GET /api/v1/cases/{slug}/comparison": row(401, 403, 200, 200, 200),
+    "GET /cases/{slug}/comparison": row(303, 403, 200, 200, 200),
     "GET /api/v1/discussions/{discussion_id}/spotlight": row(401, 200, 200, 404, 200),
     "PUT /api/v1/discussions/{discussion_id}/spotlight": row(401, 403, 422, 404, 422),
     "DELETE /api/v1/discussions/{discussion_id}/spotlight": row(401, 403, 204, 404, 204),

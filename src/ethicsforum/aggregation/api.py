@@ -122,3 +122,19 @@ def export_discussion(
         media_type="application/json",
         headers={"Content-Disposition": f'attachment; filename="discussion-{discussion_id}.json"'},
     )
+
+
+@router.get("/cases/{slug}/comparison")
+def case_comparison(
+    request: Request, session: SessionDep, account: ApiAccount, slug: str
+) -> dict[str, Any]:
+    """How each cohort that discussed this case reasoned: option counts and the framework x
+    option matrix per discussion, side by side."""
+    view, compared = service.compare(
+        session, slug=slug, viewer=account, cache=summary_cache(request)
+    )
+    return {
+        "slug": view.case.slug,
+        "title": view.version.title,
+        "discussions": [c.public() for c in compared],
+    }

@@ -30,6 +30,7 @@ import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from datetime import datetime
 from itertools import combinations
 from typing import Any
 
@@ -48,7 +49,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.sql import FromClause
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from ethicsforum.accounts.models import Account
 from ethicsforum.discussions import service as discussions
@@ -662,3 +663,83 @@ def tensions(
             found.append(Tension(framework, sides))
     found.sort(key=lambda t: -sum(s.claims for s in t.sides))
     return found
+
+
+# ---- comparison across cohorts -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Compared:
+    """One discussion of a case, as the comparison shows it: anonymous aggregates only."""
+
+    discussion_id: int
+    title: str
+    cohort: str
+    created_at: datetime
+    case_version: int
+    phase: str
+    option_labels: dict[str, str]
+    summary: Summary
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "discussion_id": self.discussion_id,
+            "title": self.title,
+            "cohort": self.cohort,
+            "created_at": self.created_at.isoformat(),
+            "case_version": self.case_version,
+            "phase": self.phase,
+            "participants": self.summary.participants,
+            "positions": self.summary.positions,
+            "rebuttals": self.summary.rebuttals,
+            "options": self.summary.options,
+            "frameworks": self.summary.frameworks,
+        }
+
+
+def compare(
+    session: Session, *, slug: str, viewer: Account, cache: SummaryCache | None = None
+) -> tuple[Any, list[Compared]]:
+    """Every discussion of a case, oldest first, each with its option counts and framework x
+    option matrix; for those who look after the library, so they see how groups reasoned."""
+    from ethicsforum.accounts import policy
+    from ethicsforum.accounts.models import Cohort
+    from ethicsforum.cases import service as cases
+    from ethicsforum.cases.models import CaseVersion
+    from ethicsforum.discussions.models import Discussion
+
+    if not policy.may_read_case_history(viewer):
+        raise discussions.NotAllowed("comparisons are for faculty, committee members and admins")
+    view = cases.get_case(session, slug=slug, statuses=policy.case_statuses_visible_to(viewer))
+    rows = session.execute(
+        select(Discussion, Cohort, CaseVersion)
+        .join(Cohort, col(Cohort.id) == col(Discussion.cohort_id))
+        .join(
+            CaseVersion,
+            and_(
+                col(CaseVersion.case_id) == col(Discussion.case_id),
+                col(CaseVersion.version) == col(Discussion.case_version),
+            ),
+        )
+        .where(col(Discussion.case_id) == view.case.id)
+        .order_by(col(Discussion.created_at), col(Discussion.id))
+    ).all()
+    compared = []
+    for discussion, cohort, version in rows:
+        # Counted as any member would see it; the viewer need not belong to the cohort, and
+        # nothing here names a student.
+        found = discussions.Access(discussion, view.case, version, cohort, viewer, None)
+        summary = summarize(session, found=found, cache=cache)
+        compared.append(
+            Compared(
+                discussion_id=discussion.id or 0,
+                title=discussion.title,
+                cohort=cohort.name,
+                created_at=discussion.created_at,
+                case_version=discussion.case_version,
+                phase=discussion.phase,
+                option_labels={str(o["key"]): str(o["label"]) for o in version.options},
+                summary=summary,
+            )
+        )
+    return view, compared

@@ -179,3 +179,25 @@ def render_spotlight_event(
 
 
 stream.register_renderer("spotlight", render_spotlight_event)
+
+
+@router.get("/cases/{slug}/comparison", name="case_comparison_page")
+def case_comparison_page(
+    request: Request, session: SessionDep, account: PageAccount, slug: str
+) -> Response:
+    """Side by side, how each cohort that discussed this case reasoned."""
+    view, compared = service.compare(session, slug=slug, viewer=account, cache=_cache(request))
+    columns = [
+        {
+            "c": c,
+            "bars": charts.option_bars(c.summary, c.option_labels),
+            "heat": charts.heat_map(c.summary),
+            "letters": charts.letters(c.summary.option_keys),
+        }
+        for c in compared
+    ]
+    return render(
+        request,
+        "aggregation/comparison.html",
+        {"view": view, "v": view.version, "columns": columns},
+    )

@@ -86,5 +86,6 @@ def case_detail_page(
             "v": view.version,
             "citation": citation(view, base_url=str(request.base_url)),
             "is_old_version": view.version.version != view.case.current_version,
+            "library_editor": policy.may_read_case_history(viewer),
         },
     )
