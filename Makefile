@@ -48,6 +48,7 @@ revision: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/case_library.py
+	$(BIN)/python bench/summary.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -51,7 +51,15 @@ def make_engine(settings: Settings) -> Engine:
         )
         _configure_sqlite(engine, settings)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # JIT compilation pays off for long analytical queries, not for a web app's short ones:
+    # measured on the summary's aggregates it tripled a cold read.
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        connect_args={"options": "-c jit=off"},
+    )
 
 
 def _configure_sqlite(engine: Engine, settings: Settings) -> None:

@@ -292,7 +292,7 @@ def _counted(table: FromClause, include_hidden: bool) -> ColumnElement[bool]:
 
 
 def compute(session: Session, *, found: discussions.Access, include_hidden: bool) -> Summary:
-    """Compute the summary afresh: six statements whatever the size of the discussion."""
+    """Compute the summary afresh: five statements whatever the size of the discussion."""
     d = found.discussion
     did = d.id or 0
     options = found.option_keys
@@ -333,7 +333,6 @@ def _counted_claims(did: int, positions: Any, rebuttals: Any) -> Any:
         _C.c.id,
         _C.c.framework,
         _C.c.direction,
-        _C.c.text,
         positions.c.option_key.label("option"),
         literal("position").label("post_type"),
         positions.c.id.label("post_id"),
@@ -345,7 +344,6 @@ def _counted_claims(did: int, positions: Any, rebuttals: Any) -> Any:
             _C.c.id,
             _C.c.framework,
             _C.c.direction,
-            _C.c.text,
             answered.c.option_key.label("option"),
             literal("rebuttal").label("post_type"),
             rebuttals.c.id.label("post_id"),
@@ -516,37 +514,41 @@ def _exemplary(session: Session, summary: Summary, did: int, include_hidden: boo
 
 
 def _stance_shift(session: Session, summary: Summary, did: int) -> None:
-    """Initial against final option per student, counted in one statement."""
+    """Initial against final option per student, counted in one statement.
 
-    def latest(moment: str, name: str) -> Any:
-        newest = (
-            select(_S.c.account_id, func.max(_S.c.id).label("id"))
-            .where(_S.c.discussion_id == did, _S.c.moment == moment)
-            .group_by(_S.c.account_id)
-            .subquery(f"newest_{name}")
-        )
-        return (
-            select(newest.c.account_id, _S.c.option_key)
-            .join(_S, _S.c.id == newest.c.id)
-            .subquery(name)
-        )
+    One pass over the discussion's stances and positions: the latest stance of each moment
+    per student (row_number), pivoted per student, so the cost stays linear on SQLite too.
+    """
+    ranked = union_all(
+        select(
+            _S.c.account_id.label("account_id"),
+            _S.c.moment.label("moment"),
+            _S.c.option_key.label("option_key"),
+            func.row_number()
+            .over(partition_by=(_S.c.account_id, _S.c.moment), order_by=_S.c.id.desc())
+            .label("rn"),
+        ).where(_S.c.discussion_id == did),
+        select(_P.c.author_id, literal("position"), _P.c.option_key, literal(1)).where(
+            _P.c.discussion_id == did
+        ),
+    ).subquery("ranked")
 
-    initial = latest("initial", "initial")
-    final = latest("final", "final")
-    own = select(_P.c.author_id, _P.c.option_key).where(_P.c.discussion_id == did).subquery("own")
-    people = union(
-        select(initial.c.account_id), select(final.c.account_id), select(own.c.author_id)
-    ).subquery("people")
-    first = func.coalesce(initial.c.option_key, own.c.option_key)
-    last = func.coalesce(final.c.option_key, own.c.option_key)
+    def latest(moment: str) -> Any:
+        return func.max(case((ranked.c.moment == moment, ranked.c.option_key)))
+
+    per_student = (
+        select(
+            func.coalesce(latest("initial"), latest("position")).label("first"),
+            func.coalesce(latest("final"), latest("position")).label("last"),
+        )
+        .where(ranked.c.rn == 1)
+        .group_by(ranked.c.account_id)
+        .subquery("per_student")
+    )
     statement = (
-        select(first, last, func.count())
-        .select_from(people)
-        .outerjoin(initial, initial.c.account_id == people.c.account_id)
-        .outerjoin(final, final.c.account_id == people.c.account_id)
-        .outerjoin(own, own.c.author_id == people.c.account_id)
-        .where(first.is_not(None), last.is_not(None))
-        .group_by(first, last)
+        select(per_student.c.first, per_student.c.last, func.count())
+        .where(per_student.c.first.is_not(None), per_student.c.last.is_not(None))
+        .group_by(per_student.c.first, per_student.c.last)
     )
     for a, b, n in session.execute(statement):
         summary.stance_shift.setdefault(a, {})[b] = n
@@ -587,6 +589,9 @@ def _claims(
         else_=0,
     )
     n = func.coalesce(answers.c.n, 0)
+    # Two branches: the strongest claims of each side (a ranking per side) and the latest
+    # claims (a top-N by id, no ranking of the whole discussion), over narrow rows; only
+    # the few claims kept fetch their text.
     scored = (
         select(
             claims,
@@ -597,17 +602,24 @@ def _claims(
                 partition_by=(claims.c.framework, claims.c.option, claims.c.direction),
                 order_by=(exemplary.desc(), n.desc(), claims.c.id),
             )
-            .label("side_rank"),
-            func.row_number().over(order_by=claims.c.id.desc()).label("recency"),
+            .label("rank"),
         )
         .outerjoin(answers, answers.c.claim_id == claims.c.id)
         .subquery("scored")
     )
-    rows = session.execute(
-        select(scored).where(
-            or_(scored.c.side_rank <= STRONGEST_PER_SIDE, scored.c.recency <= LATEST_CLAIMS)
-        )
-    ).all()
+    newest = (
+        select(claims, exemplary.label("exemplary"), n.label("answers"), literal(0).label("rank"))
+        .outerjoin(answers, answers.c.claim_id == claims.c.id)
+        .order_by(claims.c.id.desc())
+        .limit(LATEST_CLAIMS)
+        .subquery("newest")
+    )
+    kept = union_all(
+        select(scored, literal("strong").label("list")).where(scored.c.rank <= STRONGEST_PER_SIDE),
+        select(newest, literal("latest").label("list")),
+    ).subquery("kept")
+    quoted = _C.alias("quoted")
+    rows = session.execute(select(kept, quoted.c.text).join(quoted, quoted.c.id == kept.c.id)).all()
     strongest: dict[tuple[str, str, str], list[tuple[int, ClaimRef]]] = {}
     latest: list[tuple[int, ClaimRef]] = []
     for row in rows:
@@ -623,12 +635,12 @@ def _claims(
             exemplary=bool(row.exemplary),
             rebuttals=row.answers,
         )
-        if row.side_rank <= STRONGEST_PER_SIDE:
+        if row.list == "strong":
             strongest.setdefault((row.framework, row.option, row.direction), []).append(
-                (row.side_rank, ref)
+                (row.rank, ref)
             )
-        if row.recency <= LATEST_CLAIMS:
-            latest.append((row.recency, ref))
+        else:
+            latest.append((-ref.id, ref))
     summary.latest_claims = [ref for _, ref in sorted(latest, key=lambda x: x[0])]
     summary.tensions = tensions(summary, strongest)
 
