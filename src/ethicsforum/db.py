@@ -38,7 +38,11 @@ def make_engine(settings: Settings) -> Engine:
     url = make_url(settings.database_url)
 
     if url.get_backend_name() == "sqlite":
+        pool: dict[str, Any] = {}
         if url.database and url.database != ":memory:":
+            # Requests run in a pool of up to 40 threads; with fewer pooled connections,
+            # overflow connections were opened (with their pragmas) and closed per request.
+            pool = {"pool_size": 20, "max_overflow": 20}
             from pathlib import Path
 
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
@@ -48,6 +52,7 @@ def make_engine(settings: Settings) -> Engine:
                 "check_same_thread": False,
                 "timeout": settings.sqlite_busy_timeout_ms / 1000,
             },
+            **pool,
         )
         _configure_sqlite(engine, settings)
         return engine
