@@ -202,15 +202,26 @@ def cases_format(paths: list[Path]) -> None:
 
 
 @cases_app.command("import")
-def cases_import(paths: list[Path]) -> None:
+def cases_import(
+    paths: Annotated[list[Path] | None, typer.Argument()] = None,
+    bundle_file: Annotated[
+        Path | None, typer.Option("--bundle", help="Import a zip bundle, all or nothing.")
+    ] = None,
+) -> None:
     """Import case files; an existing slug with the same content is left as it is."""
     from ethicsforum import migrate
     from ethicsforum.cases import service
     from ethicsforum.db import write_session
 
+    if (bundle_file is None) == (not paths):
+        die("give case files or folders, or --bundle FILE.zip (not both)", 2)
     settings = load_settings()
     engine = connect(settings)
     migrate.upgrade(settings)
+    if bundle_file is not None:
+        _import_bundle(settings, engine, bundle_file)
+        return
+    paths = paths or []
     with write_session(engine) as session:
         result = service.import_directory(
             session, paths=_expand(paths), frameworks=settings.frameworks
@@ -225,16 +236,52 @@ def cases_import(paths: list[Path]) -> None:
         raise typer.Exit(1)
 
 
+def _import_bundle(settings: Settings, engine: Engine, path: Path) -> None:
+    from ethicsforum.cases import bundle
+    from ethicsforum.db import write_session
+    from ethicsforum.errors import Conflict, Invalid
+
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        die(f"cannot read {path}: {exc.strerror}")
+    with write_session(engine) as session:
+        try:
+            result = bundle.import_bundle(
+                session, raw=raw, frameworks=settings.frameworks, actor_id=None
+            )
+        except (Invalid, Conflict) as exc:
+            for problem in getattr(exc, "problems", []):
+                print(bundle.describe(problem), file=sys.stderr)
+            die(exc.message)
+    for slug in result.imported:
+        print(f"imported {slug}")
+    for slug in result.unchanged:
+        print(f"unchanged {slug}")
+
+
 @cases_app.command("export")
 def cases_export(
-    slug: str,
+    slugs: Annotated[list[str] | None, typer.Argument(metavar="SLUG...")] = None,
     output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
     version: Annotated[int | None, typer.Option(min=1)] = None,
+    bundle_file: Annotated[
+        Path | None,
+        typer.Option("--bundle", help="Write the cases (all, when none is named) as one zip."),
+    ] = None,
 ) -> None:
-    """Write a case in the case file format to FILE or standard output."""
+    """Write a case in the case file format to FILE or standard output, or a bundle."""
     from ethicsforum.cases import service
     from ethicsforum.db import read_session
 
+    if bundle_file is not None:
+        if version is not None or output is not None:
+            die("--bundle writes each case's current version to its own FILE.zip", 2)
+        _export_bundle(bundle_file, slugs or [])
+        return
+    if not slugs or len(slugs) != 1:
+        die("name one case to export, or use --bundle FILE.zip for several", 2)
+    slug = slugs[0]
     settings = load_settings()
     engine = connect(settings)
     with read_session(engine) as session:
@@ -246,6 +293,26 @@ def cases_export(
         sys.stdout.write(text)
     else:
         output.write_text(text, encoding="utf-8")
+
+
+def _export_bundle(path: Path, slugs: list[str]) -> None:
+    from ethicsforum.cases import bundle, service
+    from ethicsforum.db import read_session
+    from ethicsforum.errors import Invalid
+
+    settings = load_settings()
+    engine = connect(settings)
+    with read_session(engine) as session:
+        try:
+            data = bundle.export_bundle(
+                session,
+                slugs=bundle.bundle_slugs(slugs) or bundle.library_slugs(session),
+                statuses=None,
+            )
+        except (service.CaseNotFound, Invalid) as exc:
+            die(exc.message)
+    path.write_bytes(data)
+    print(f"ethicsforum: wrote {path}", file=sys.stderr)
 
 
 @users_app.command("create")

@@ -42,6 +42,13 @@ class Conflict(DomainError):
     title = "Conflict"
 
 
+class NotAllowed(DomainError):
+    """Signed in, and may know the thing exists, but may not do this to it."""
+
+    status_code = 403
+    title = "Not allowed"
+
+
 class Invalid(DomainError):
     """Input that passed the schema but breaks a rule; carries every problem."""
 
@@ -94,9 +101,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> Response:
         if is_api(request):
-            if isinstance(exc, Invalid) and exc.problems:
+            # Invalid, and conflicts that carry a list (a bundle's clashes, unaccepted
+            # de-identification warnings), answer with every problem in FastAPI's shape.
+            problems = getattr(exc, "problems", None)
+            if problems:
                 return JSONResponse(
-                    {"detail": exc.problems}, status_code=exc.status_code, headers=exc.headers
+                    {"detail": problems}, status_code=exc.status_code, headers=exc.headers
                 )
             return JSONResponse(
                 {"detail": exc.message}, status_code=exc.status_code, headers=exc.headers

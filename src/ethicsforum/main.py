@@ -27,6 +27,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from ethicsforum.aggregation import views as aggregation_views
     from ethicsforum.aggregation.service import SummaryCache
     from ethicsforum.cases import api as cases_api
+    from ethicsforum.cases import curation_views as cases_curation_views
     from ethicsforum.cases import views as cases_views
     from ethicsforum.discussions import api as discussions_api
     from ethicsforum.discussions import stream as discussions_stream
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(discussions_stream.router)
 
     app.include_router(cases_views.router)
+    app.include_router(cases_curation_views.router)
     app.include_router(accounts_views.router)
 
     @app.get("/healthz", include_in_schema=False, name="health")

@@ -114,16 +114,22 @@ def test_a_revision_needs_a_change_note(client, session, committee):
 def test_status_changes_are_audited(client, session, committee):
     make_case(session, status="draft")
     response = client.post(
-        "/api/v1/cases/test-case/status", json={"status": "curated"}, headers=committee
+        "/api/v1/cases/test-case/status", json={"status": "review"}, headers=committee
     )
-    assert response.status_code == 200 and response.json()["status"] == "curated"
+    assert response.status_code == 200 and response.json()["status"] == "review"
     assert response.json()["version"] == 1
     bad = client.post(
         "/api/v1/cases/test-case/status", json={"status": "published"}, headers=committee
     )
     assert bad.status_code == 422
     [entry] = fresh(session).exec(select(AuditEntry).where(AuditEntry.action == "case_status"))
-    assert entry.detail == {"from": "draft", "to": "curated", "slug": "test-case"}
+    assert entry.detail == {
+        "from": "draft",
+        "to": "review",
+        "slug": "test-case",
+        "version": 1,
+        "override": False,
+    }
 
 
 @pytest.mark.parametrize(

@@ -6,13 +6,14 @@ from ethicsforum.accounts.models import Account, MemberRole, Membership, Role
 from ethicsforum.cases.models import CaseStatus
 
 _LIBRARY_EDITORS = {Role.faculty.value, Role.committee.value, Role.admin.value}
-_SEES_EVERY_CASE = {Role.faculty.value, Role.admin.value}
+# Committee members review drafts and cases in review, so they see every status too.
+_SEES_EVERY_CASE = _LIBRARY_EDITORS
 
 
 def case_statuses_visible_to(account: Account | None) -> frozenset[str] | None:
     """The case statuses a viewer may see; None means every status.
 
-    Students, committee members and visitors see curated cases; faculty and admins see all.
+    Students and visitors see curated cases; faculty, committee members and admins see all.
     """
     if account is not None and account.role in _SEES_EVERY_CASE:
         return None

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from sqlmodel import select
+from pydantic import ValidationError
+from sqlmodel import col, select
 
 from ethicsforum.accounts import policy
 from ethicsforum.accounts.deps import ApiAccount, CaseWriter
 from ethicsforum.accounts.models import Account
-from ethicsforum.cases import service
+from ethicsforum.cases import bundle, curation, deid, reuse, service
+from ethicsforum.cases import diff as case_diff
 from ethicsforum.cases.fileformat import (
     CaseContent,
     CaseFileInvalid,
@@ -20,12 +22,23 @@ from ethicsforum.cases.fileformat import (
 )
 from ethicsforum.cases.models import CaseStatus
 from ethicsforum.cases.schemas import (
+    CaseCheckFields,
     CaseCreate,
+    CaseDiffPublic,
     CaseList,
     CasePublic,
     CaseSummaryPublic,
     CaseUpdate,
     CaseVersionInfo,
+    DeidAcceptancePublic,
+    DeidAccepted,
+    DeidAcceptInput,
+    DeidCheckResult,
+    DeidReport,
+    DeidWarningPublic,
+    DeidWarningState,
+    ReviewCreate,
+    ReviewPublic,
     StatusChange,
 )
 from ethicsforum.db import SessionDep
@@ -80,6 +93,84 @@ def list_cases(
     )
 
 
+def _history_reader(account: ApiAccount) -> Account:
+    # A dependency, so permission is decided before any parameter is validated.
+    if not policy.may_read_case_history(account):
+        raise HTTPException(403, "only faculty, committee members and admins may do this")
+    return account
+
+
+HistoryReader = Annotated[Account, Depends(_history_reader)]
+
+
+# Bundles: single-segment paths, so they come before "/{slug}", which would take them.
+
+
+@router.get(
+    "/export",
+    response_class=Response,
+    responses={200: {"content": {"application/zip": {}}, "description": "A case bundle"}},
+)
+def export_bundle(
+    session: SessionDep,
+    account: HistoryReader,
+    slugs: Annotated[list[str], Query(min_length=1, max_length=bundle.MAX_CASES)],
+) -> Response:
+    """Several cases as one zip: their case files and a manifest of their checksums."""
+    data = bundle.export_bundle(
+        session,
+        slugs=bundle.bundle_slugs(slugs),
+        statuses=policy.case_statuses_visible_to(account),
+    )
+    return Response(
+        data,
+        media_type=bundle.MEDIA_TYPE,
+        headers={"Content-Disposition": 'attachment; filename="ethicsforum-cases.zip"'},
+    )
+
+
+async def bundle_body(request: Request) -> bytes:
+    """The raw request body (InputGuard already refuses more than 1 MiB)."""
+    raw = await request.body()
+    if len(raw) > bundle.MAX_BUNDLE_BYTES:
+        raise HTTPException(413, f"a bundle may be at most {bundle.MAX_BUNDLE_BYTES} bytes")
+    return raw
+
+
+@router.post(
+    "/import-bundle",
+    response_model=bundle.BundleImportPublic,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {bundle.MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+    responses={
+        409: {"description": "Cases exist with different content; each is listed"},
+        422: {"description": "The bundle has problems; each is listed with file and line"},
+    },
+)
+def import_bundle(
+    request: Request,
+    session: SessionDep,
+    account: CaseWriter,
+    raw: Annotated[bytes, Depends(bundle_body)],
+) -> Response:
+    """Import a case bundle (application/zip) whole or not at all."""
+    try:
+        result = bundle.import_bundle(
+            session,
+            raw=raw,
+            frameworks=request.app.state.settings.frameworks,
+            actor_id=account.id,
+        )
+    except bundle.BundleConflict as exc:
+        return JSONResponse({"detail": exc.problems}, status_code=409)
+    public = bundle.BundleImportPublic(imported=result.imported, unchanged=result.unchanged)
+    return JSONResponse(public.model_dump(mode="json"))
+
+
 @router.get("/{slug}", response_model=CasePublic)
 def get_case(
     request: Request,
@@ -97,16 +188,6 @@ def get_case(
         history=policy.may_read_case_history(account),
     )
     return CasePublic.build(view, base_url=str(request.base_url))
-
-
-def _history_reader(account: ApiAccount) -> Account:
-    # A dependency, so permission is decided before any parameter is validated.
-    if not policy.may_read_case_history(account):
-        raise HTTPException(403, "only faculty, committee members and admins may do this")
-    return account
-
-
-HistoryReader = Annotated[Account, Depends(_history_reader)]
 
 
 @router.get("/{slug}/versions", response_model=list[CaseVersionInfo])
@@ -246,8 +327,226 @@ def revise_case(
 def change_status(
     request: Request, session: SessionDep, account: CaseWriter, slug: str, body: StatusChange
 ) -> CasePublic:
-    """Move a case to draft, review, curated or retired."""
-    view = service.set_status(
-        session, slug=slug, status=body.status, actor=account, reason=body.reason
+    """Move a case along draft, review, curated, retired; 409 names the allowed next steps."""
+    view = curation.set_status(
+        session,
+        slug=slug,
+        status=body.status,
+        actor=account,
+        override=body.override,
+        reason=body.reason,
     )
     return CasePublic.build(view, base_url=str(request.base_url))
+
+
+@router.get("/{slug}/reviews", response_model=list[ReviewPublic])
+def list_reviews(session: SessionDep, account: HistoryReader, slug: str) -> list[ReviewPublic]:
+    """Every review of a case, newest first: who, when, which version, verdict and comment."""
+    view = service.get_case(session, slug=slug, statuses=policy.case_statuses_visible_to(account))
+    return [ReviewPublic.of(r) for r in curation.list_reviews(session, case=view.case)]
+
+
+@router.post("/{slug}/reviews", response_model=ReviewPublic, status_code=201)
+def add_review(
+    session: SessionDep, account: CaseWriter, slug: str, body: ReviewCreate
+) -> ReviewPublic:
+    """Review the case's current version; its last editor may not approve it (409)."""
+    entry = curation.add_review(
+        session, slug=slug, verdict=body.verdict, comment=body.comment, actor=account
+    )
+    return ReviewPublic.of(entry)
+
+
+@router.get("/{slug}/diff", response_model=CaseDiffPublic, response_model_exclude_none=True)
+def diff_versions(
+    session: SessionDep,
+    account: HistoryReader,
+    slug: str,
+    before: Annotated[int, Query(alias="from", ge=1)],
+    after: Annotated[int, Query(alias="to", ge=1)],
+) -> CaseDiffPublic:
+    """The fields that changed between two versions (only those), word by word for text."""
+    found = case_diff.compare_versions(
+        session,
+        slug=slug,
+        statuses=policy.case_statuses_visible_to(account),
+        before=before,
+        after=after,
+    )
+    return CaseDiffPublic.of(found)
+
+
+@router.post("/{slug}/copy", response_model=CasePublic, status_code=201)
+def copy_case(
+    request: Request, session: SessionDep, account: CaseWriter, slug: str, body: reuse.CaseCopy
+) -> CasePublic:
+    """Copy a case (current version, or `version`) into a new draft that names its source."""
+    view = reuse.copy_case(
+        session,
+        source_slug=slug,
+        data=body,
+        actor=account,
+        statuses=policy.case_statuses_visible_to(account),
+    )
+    return CasePublic.build(view, base_url=str(request.base_url))
+
+
+@router.get(
+    "/{slug}/dossier",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/markdown": {}}}},
+)
+def case_dossier(
+    request: Request,
+    session: SessionDep,
+    account: HistoryReader,
+    slug: str,
+    fmt: Annotated[Literal["markdown"], Query(alias="format")] = "markdown",
+    version: Annotated[int | None, Query(ge=1)] = None,
+) -> PlainTextResponse:
+    """The case, its anonymised exemplary reasoning from closed discussions, and its citation."""
+    found = reuse.dossier(
+        session,
+        slug=slug,
+        version=version,
+        statuses=policy.case_statuses_visible_to(account),
+        base_url=str(request.base_url),
+    )
+    return PlainTextResponse(
+        reuse.render_dossier(found),
+        media_type="text/markdown; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{slug}-dossier.md"'},
+    )
+
+
+# The de-identification check (cases/deid.py).
+
+
+def _case_file_problems(exc: CaseFileInvalid) -> RequestValidationError:
+    return RequestValidationError(
+        [
+            {
+                "loc": ("body", *[p for p in problem.field.split(".") if p]),
+                "type": "case_file",
+                "line": problem.line,
+                "msg": problem.message,
+            }
+            for problem in exc.problems
+        ]
+    )
+
+
+@router.post(
+    "/check",
+    response_model=DeidCheckResult,
+    response_model_exclude_none=True,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/CaseCheckFields"}},
+                "text/markdown": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
+def check_case(
+    request: Request,
+    account: CaseWriter,
+    raw: Annotated[bytes, Depends(case_file_body)],
+) -> DeidCheckResult:
+    """Warn of text that may identify a person, in case fields (JSON) or a case file."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RequestValidationError(
+            [{"loc": ("body",), "type": "unicode", "msg": "expected UTF-8 text"}]
+        ) from None
+    if media_type == "text/markdown":
+        try:
+            warnings = deid.check_case_file(text, frameworks=request.app.state.settings.frameworks)
+        except CaseFileInvalid as exc:
+            raise _case_file_problems(exc) from None
+    elif media_type in {"application/json", ""}:
+        try:
+            fields = CaseCheckFields.model_validate_json(text or "null")
+        except ValidationError as exc:
+            raise RequestValidationError(
+                [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
+            ) from None
+        warnings = deid.check_fields(fields.text_fields())
+    else:
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("header", "content-type"),
+                    "type": "media_type",
+                    "msg": "expected application/json case fields or a text/markdown case file",
+                }
+            ]
+        )
+    return DeidCheckResult(warnings=[DeidWarningPublic.of(w) for w in warnings])
+
+
+def _usernames(session: SessionDep, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = session.exec(select(Account.id, Account.username).where(col(Account.id).in_(ids)))
+    return {id_: name for id_, name in rows if id_ is not None}
+
+
+@router.get("/{slug}/deid", response_model=DeidReport)
+def deid_report(session: SessionDep, account: CaseWriter, slug: str) -> DeidReport:
+    """The current version's de-identification warnings, each with its acceptance if any."""
+    view = service.get_case(session, slug=slug, statuses=None)
+    case_id = view.case.id or 0
+    warnings = deid.check_content(deid.content_of(view.version))
+    accepted = deid.acceptances(session, case_id=case_id)
+    names = _usernames(session, {a.accepted_by_id for a in accepted.values()})
+    states = []
+    for w in warnings:
+        found = accepted.get((w.field, w.kind, w.text))
+        states.append(
+            DeidWarningState(
+                **DeidWarningPublic.of(w).model_dump(),
+                accepted=DeidAccepted(
+                    reason=found.reason, by=names.get(found.accepted_by_id), at=found.created_at
+                )
+                if found
+                else None,
+            )
+        )
+    return DeidReport(
+        slug=view.case.slug,
+        version=view.version.version,
+        warnings=states,
+        unresolved=sum(1 for s in states if s.accepted is None),
+    )
+
+
+@router.post("/{slug}/deid/accept", response_model=DeidAcceptancePublic, status_code=201)
+def deid_accept(
+    session: SessionDep, account: CaseWriter, slug: str, body: DeidAcceptInput
+) -> DeidAcceptancePublic:
+    """Accept one warning of the current version, with the reason it identifies nobody."""
+    view = service.get_case(session, slug=slug, statuses=None)
+    found = deid.accept(
+        session,
+        case_id=view.case.id or 0,
+        version=view.version.version,
+        field=body.field,
+        kind=body.kind,
+        text=body.text,
+        reason=body.reason,
+        actor=account,
+    )
+    return DeidAcceptancePublic(
+        field=found.field,
+        kind=found.kind,
+        text=found.text,
+        version=found.version,
+        reason=found.reason,
+        by=account.username,
+        at=found.created_at,
+    )

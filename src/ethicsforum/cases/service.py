@@ -24,7 +24,6 @@ from ethicsforum.cases.models import CaseStatus, CaseVersion, EthicsCase
 from ethicsforum.db import utcnow
 from ethicsforum.errors import Conflict, Invalid, NotFound
 from ethicsforum.markdown import render_markdown
-from ethicsforum.moderation.models import AuditEntry
 
 MAX_SEARCH_TERMS = 12
 
@@ -142,6 +141,16 @@ def import_case(
     A slug already in the library with the same content is left alone (created=False);
     with different content it raises CaseConflict, since an import never overwrites.
     """
+    result = _stage_import(session, document=document, actor_id=actor_id)
+    if result.created:
+        session.commit()
+    return result
+
+
+def _stage_import(
+    session: Session, *, document: CaseDocument, actor_id: int | None
+) -> ImportResult:
+    """import_case without the commit, so a bundle of cases is one unit of work."""
     existing = session.exec(select(EthicsCase).where(EthicsCase.slug == document.slug)).first()
     if existing is not None:
         current = _current_view(session, existing)
@@ -166,7 +175,6 @@ def import_case(
     session.add(version)
     session.flush()
     _index_for_search(session, case, version)
-    session.commit()
     return ImportResult(case, created=True)
 
 
@@ -417,7 +425,14 @@ def check_frameworks(content: CaseContent, *, allowed: Sequence[str]) -> None:
         raise Invalid("unknown framework", problems)
 
 
-def create_case(session: Session, *, slug: str, content: CaseContent, actor: Account) -> CaseView:
+def create_case(
+    session: Session,
+    *,
+    slug: str,
+    content: CaseContent,
+    actor: Account,
+    change_note: str = "Created",
+) -> CaseView:
     """Start a case as a draft at version 1; Conflict if the slug is taken."""
     if session.exec(select(EthicsCase.id).where(EthicsCase.slug == slug)).first() is not None:
         raise CaseConflict(f"a case with the slug {slug!r} already exists")
@@ -435,7 +450,7 @@ def create_case(session: Session, *, slug: str, content: CaseContent, actor: Acc
     )
     session.add(case)
     session.flush()
-    version = _new_version(case.id or 0, document, actor_id=actor.id, change_note="Created")
+    version = _new_version(case.id or 0, document, actor_id=actor.id, change_note=change_note)
     version.created_at = now
     session.add(version)
     session.flush()
@@ -471,27 +486,3 @@ def revise_case(
     _index_for_search(session, case, version)
     session.commit()
     return CaseView(case, version)
-
-
-def set_status(
-    session: Session, *, slug: str, status: CaseStatus, actor: Account, reason: str | None = None
-) -> CaseView:
-    """Move a case to draft, review, curated or retired; the change is audited."""
-    view = get_case(session, slug=slug, statuses=None)
-    case = view.case
-    if case.status != status.value:
-        session.add(
-            AuditEntry(
-                actor_id=actor.id,
-                action="case_status",
-                target_type="case",
-                target_id=case.id,
-                reason=reason,
-                detail={"from": case.status, "to": status.value, "slug": case.slug},
-            )
-        )
-        case.status = status.value
-        case.updated_at = utcnow()
-        session.add(case)
-        session.commit()
-    return view

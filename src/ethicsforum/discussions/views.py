@@ -13,6 +13,7 @@ from starlette.datastructures import FormData
 from ethicsforum.accounts import cohorts
 from ethicsforum.accounts.models import Account
 from ethicsforum.accounts.web import PageAccount
+from ethicsforum.cases import deid
 from ethicsforum.cases import service as cases_service
 from ethicsforum.db import SessionDep
 from ethicsforum.discussions import events, present, service
@@ -209,6 +210,36 @@ def markdown_preview_fragment(account: PageAccount, form: FormDep) -> Response:
     body = _text(form, "body")
     html = render_markdown(body) if body.strip() else "<p><em>Nothing to preview yet.</em></p>"
     return HTMLResponse(f'<div id="preview" class="preview">{html}</div>')
+
+
+MAX_DEID_SHOWN = 5
+
+
+@router.post("/discussions/{discussion_id}/deid-check", name="deid_check_fragment")
+def deid_check_fragment(
+    request: Request, session: SessionDep, account: PageAccount, discussion_id: int, form: FormDep
+) -> Response:
+    """A gentle note above the composer's submit button when the text may identify a person.
+
+    htmx asks as the student types (the composer's #deid-warning); it never blocks posting,
+    and without JavaScript nothing asks. Texts are cut to the composer's limits.
+    """
+    service.access(session, discussion_id=discussion_id, account=account)
+    fields = {"summary": _text(form, "summary")[:280], "body": _text(form, "body")[:20_000]}
+    for index, row in enumerate(claim_rows(form)[:MAX_CLAIMS]):
+        fields[f"claims.{index}.text"] = row["text"][:1000]
+    found: dict[tuple[str, str], dict[str, str]] = {}
+    for warning in deid.check_fields(fields):
+        found.setdefault(
+            (warning.kind, warning.text),
+            {"text": warning.text, "kind": deid.kind_name(warning.kind)},
+        )
+    items = list(found.values())
+    return render(
+        request,
+        "discussions/_deid_warning.html",
+        {"deid_warnings": items[:MAX_DEID_SHOWN], "deid_more": max(0, len(items) - MAX_DEID_SHOWN)},
+    )
 
 
 @router.get("/empty", name="empty_fragment")

@@ -389,6 +389,7 @@ class ExemplaryReasoning:
     claims: list[tuple[str, str, str]]
     note: str
     criteria: list[str]
+    body: str = ""  # the Markdown as written, for the case dossier
 
 
 def exemplary_for_case(session: Session, *, case_id: int) -> list[ExemplaryReasoning]:
@@ -461,6 +462,7 @@ def exemplary_for_case(session: Session, *, case_id: int) -> list[ExemplaryReaso
                 claims=mine,
                 note=mark.note,
                 criteria=mark.criteria,
+                body=post.body,
             )
         )
     return out
