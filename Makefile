@@ -27,7 +27,7 @@ test: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy src
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 
 lint: $(VENV)/.installed-dev
