@@ -48,7 +48,9 @@ revision: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/case_library.py
+	$(BIN)/python bench/discussion.py
 	$(BIN)/python bench/summary.py
+	$(BIN)/python bench/deid.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
