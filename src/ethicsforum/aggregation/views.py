@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.datastructures import FormData
 
 from ethicsforum.accounts.models import Account
 from ethicsforum.accounts.web import PageAccount, safe_next
@@ -16,16 +15,10 @@ from ethicsforum.discussions import service as discussions
 from ethicsforum.discussions import stream
 from ethicsforum.discussions.events import Event
 from ethicsforum.errors import Invalid, NotFound
+from ethicsforum.forms import FormDep
 from ethicsforum.templating import is_htmx, render, templates
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
-
-
-async def form_data(request: Request) -> FormData:
-    return await request.form()
-
-
-FormDep = Annotated[FormData, Depends(form_data)]
 
 
 def _cache(request: Request) -> service.SummaryCache:
@@ -77,15 +70,22 @@ def summary_page(
     return render(request, "aggregation/summary.html", _summary_context(found, summary))
 
 
+def _faculty_summary_context(
+    request: Request, session: SessionDep, account: Account, discussion_id: int
+) -> tuple[discussions.Access, dict[str, Any]]:
+    """The visible-posts summary of a discussion the account runs, as page context."""
+    found = discussions.access(session, discussion_id=discussion_id, account=account)
+    discussions.require_faculty(found)
+    summary = service.summarize(session, found=found, cache=_cache(request))
+    return found, _summary_context(found, summary)
+
+
 @router.get("/discussions/{discussion_id}/debate", name="debate_page")
 def debate_page(
     request: Request, session: SessionDep, account: PageAccount, discussion_id: int
 ) -> Response:
     """The projector screen: large type, tensions, latest claims and the spotlight."""
-    found = discussions.access(session, discussion_id=discussion_id, account=account)
-    discussions.require_faculty(found)
-    summary = service.summarize(session, found=found, cache=_cache(request))
-    context = _summary_context(found, summary)
+    found, context = _faculty_summary_context(request, session, account, discussion_id)
     context["shown"] = spotlight.current(session, found=found)
     return render(request, "aggregation/debate.html", context)
 
@@ -95,10 +95,8 @@ def debate_live_fragment(
     request: Request, session: SessionDep, account: PageAccount, discussion_id: int
 ) -> Response:
     """The debate screen's changing part, fetched again whenever something is posted."""
-    found = discussions.access(session, discussion_id=discussion_id, account=account)
-    discussions.require_faculty(found)
-    summary = service.summarize(session, found=found, cache=_cache(request))
-    return render(request, "aggregation/_debate_live.html", _summary_context(found, summary))
+    _, context = _faculty_summary_context(request, session, account, discussion_id)
+    return render(request, "aggregation/_debate_live.html", context)
 
 
 @router.get("/discussions/{discussion_id}/spotlight", name="spotlight_fragment")
@@ -153,11 +151,7 @@ def brief_page(
     request: Request, session: SessionDep, account: PageAccount, discussion_id: int
 ) -> Response:
     """The debate brief as a page made for printing (the browser's Save as PDF)."""
-    found = discussions.access(session, discussion_id=discussion_id, account=account)
-    discussions.require_faculty(found)
-    summary = service.summarize(session, found=found, cache=_cache(request))
-    context = _summary_context(found, summary)
-    context["moved"] = sum(sum(row.values()) for row in summary.stance_shift.values())
+    _, context = _faculty_summary_context(request, session, account, discussion_id)
     return render(request, "aggregation/brief.html", context)
 
 

@@ -10,7 +10,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
-from starlette.datastructures import FormData
 
 from ethicsforum.accounts import policy
 from ethicsforum.accounts.models import Account
@@ -20,6 +19,7 @@ from ethicsforum.cases import diff as case_diff
 from ethicsforum.cases.schemas import ReviewCreate, StatusChange
 from ethicsforum.db import SessionDep
 from ethicsforum.errors import Conflict, Invalid, NotAllowed
+from ethicsforum.forms import FormDep, form_text
 from ethicsforum.templating import render
 
 router = APIRouter(prefix="/cases", tags=["pages"], include_in_schema=False)
@@ -34,18 +34,6 @@ def _library_editor_page(account: PageAccount) -> Account:
 
 
 LibraryEditorPage = Annotated[Account, Depends(_library_editor_page)]
-
-
-async def _form(request: Request) -> FormData:
-    return await request.form()
-
-
-FormDep = Annotated[FormData, Depends(_form)]
-
-
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value if isinstance(value, str) else ""
 
 
 @router.get("/{slug}/history", name="case_history_page")
@@ -174,7 +162,7 @@ def case_review_submit(
     request: Request, session: SessionDep, account: LibraryEditorPage, slug: str, form: FormDep
 ) -> Response:
     service.get_case(session, slug=slug, statuses=policy.case_statuses_visible_to(account))
-    values = {"verdict": _text(form, "verdict"), "comment": _text(form, "comment")}
+    values = {"verdict": form_text(form, "verdict"), "comment": form_text(form, "comment")}
     try:
         data = ReviewCreate.model_validate(values)
         curation.add_review(
@@ -192,11 +180,11 @@ def case_status_submit(
     request: Request, session: SessionDep, account: LibraryEditorPage, slug: str, form: FormDep
 ) -> Response:
     service.get_case(session, slug=slug, statuses=policy.case_statuses_visible_to(account))
-    override = _text(form, "override") in {"true", "on", "1"}
+    override = form_text(form, "override") in {"true", "on", "1"}
     values: dict[str, Any] = {
-        "status": _text(form, "status"),
+        "status": form_text(form, "status"),
         "override": override,
-        "reason": _text(form, "reason"),
+        "reason": form_text(form, "reason"),
     }
     try:
         data = StatusChange.model_validate({**values, "reason": values["reason"] or None})
@@ -221,15 +209,15 @@ def case_deid_accept_submit(
 ) -> Response:
     """Accept one de-identification warning of the current version, with a reason."""
     view = service.get_case(session, slug=slug, statuses=policy.case_statuses_visible_to(account))
-    values = {"reason": _text(form, "reason"), "accept_key": _text(form, "key")}
+    values = {"reason": form_text(form, "reason"), "accept_key": form_text(form, "key")}
     try:
         deid.accept(
             session,
             case_id=view.case.id or 0,
             version=view.case.current_version,
-            field=_text(form, "field"),
-            kind=_text(form, "kind"),
-            text=_text(form, "text"),
+            field=form_text(form, "field"),
+            kind=form_text(form, "kind"),
+            text=form_text(form, "text"),
             reason=values["reason"],
             actor=account,
         )

@@ -19,6 +19,7 @@ from ethicsforum.cases.models import CaseStatus
 from ethicsforum.cases.schemas import citation
 from ethicsforum.db import SessionDep
 from ethicsforum.errors import Invalid, NotAllowed
+from ethicsforum.forms import FormDep
 from ethicsforum.markdown import render_markdown
 from ethicsforum.templating import is_htmx, render
 
@@ -93,13 +94,6 @@ def case_list_page(
 # Registered before /{slug}, which would otherwise take /cases/new for a case's slug.
 
 
-async def _editor_form(request: Request) -> FormData:
-    return await request.form()
-
-
-EditorFormData = Annotated[FormData, Depends(_editor_form)]
-
-
 def _case_editor_page(account: PageAccount) -> Account:
     # A dependency, so permission is decided before anything sent is read.
     if not policy.may_write_cases(account):
@@ -140,7 +134,7 @@ def case_new_page(request: Request, account: CaseEditorPage) -> Response:
 
 @router.post("/new", name="case_create_submit")
 def case_create_submit(
-    request: Request, session: SessionDep, account: CaseEditorPage, sent: EditorFormData
+    request: Request, session: SessionDep, account: CaseEditorPage, sent: FormDep
 ) -> Response:
     form = editor.from_form(sent)
     choices = _frameworks(request)
@@ -169,9 +163,7 @@ def case_create_submit(
 
 
 @router.post("/preview", name="case_preview_fragment")
-def case_preview_fragment(
-    request: Request, account: CaseEditorPage, sent: EditorFormData
-) -> Response:
+def case_preview_fragment(request: Request, account: CaseEditorPage, sent: FormDep) -> Response:
     """The vignette as readers will see it; htmx swaps it in as the vignette is typed."""
     text = editor.from_form(sent).values["vignette"]
     html = render_markdown(text) if text.strip() else ""
@@ -183,7 +175,7 @@ def case_option_row_fragment(
     request: Request,
     session: SessionDep,
     account: CaseEditorPage,
-    sent: EditorFormData,
+    sent: FormDep,
     remove: Annotated[int | None, Query(ge=0, le=9999)] = None,
 ) -> Response:
     """One more empty option row, or none after removing one; the options' messages OOB.
@@ -217,7 +209,7 @@ def case_check_fragment(
     request: Request,
     session: SessionDep,
     account: CaseEditorPage,
-    sent: EditorFormData,
+    sent: FormDep,
     field: Annotated[str, Query(pattern=editor.FIELD_PATTERN, max_length=64)],
 ) -> Response:
     """What the editor says about one field as it is typed: its problem and its warnings."""
@@ -283,7 +275,7 @@ def case_edit_submit(
     session: SessionDep,
     account: PageAccount,
     current: EditableCase,
-    sent: EditorFormData,
+    sent: FormDep,
 ) -> Response:
     case = current.case
     form = editor.from_form(sent)
@@ -380,10 +372,6 @@ def case_detail_page(
 # ---- reuse: copy a case, start a discussion from it, its dossier --------------------------
 
 
-async def _form(request: Request) -> FormData:
-    return await request.form()
-
-
 def _case_writer_page(account: PageAccount) -> Account:
     # A dependency, so permission is decided before the form is read.
     if not policy.may_write_cases(account):
@@ -435,7 +423,7 @@ def case_copy_submit(
     session: SessionDep,
     account: CaseWriterPage,
     slug: str,
-    form: Annotated[FormData, Depends(_form)],
+    form: FormDep,
 ) -> Response:
     statuses = policy.case_statuses_visible_to(account)
     asked = _field(form, "version")

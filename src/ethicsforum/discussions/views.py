@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
@@ -19,6 +19,7 @@ from ethicsforum.db import SessionDep
 from ethicsforum.discussions import events, present, service
 from ethicsforum.discussions.models import Phase, Position
 from ethicsforum.errors import DomainError, Invalid
+from ethicsforum.forms import FormDep, form_text
 from ethicsforum.markdown import render_markdown
 from ethicsforum.templating import is_htmx, render
 
@@ -29,18 +30,6 @@ MAX_CLAIMS = 8
 TREE_DEPTH = 4  # deeper replies continue on their own page
 
 
-async def form_data(request: Request) -> FormData:
-    return await request.form()
-
-
-FormDep = Annotated[FormData, Depends(form_data)]
-
-
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value if isinstance(value, str) else ""
-
-
 def claim_rows(form: FormData) -> list[dict[str, str]]:
     """Claim rows as typed, in order; rows left wholly blank are dropped."""
     rows = []
@@ -49,9 +38,9 @@ def claim_rows(form: FormData) -> list[dict[str, str]]:
         if not any(key.startswith(prefix) for key in form):
             continue
         row = {
-            field: _text(form, prefix + field).strip()
+            field: form_text(form, prefix + field).strip()
             if field != "text"
-            else _text(form, prefix + field)
+            else form_text(form, prefix + field)
             for field in ("id", "framework", "direction", "text")
         }
         if row["text"].strip() or row["id"]:
@@ -164,7 +153,7 @@ def position_create(
     found = service.access(session, discussion_id=discussion_id, account=account)
     service.require_student(found)  # permission before the form is validated
     rows = claim_rows(form)
-    values = {k: _text(form, k) for k in ("option", "summary", "body")}
+    values = {k: form_text(form, k) for k in ("option", "summary", "body")}
     try:
         data = service.PositionInput.model_validate({**values, "claims": _claims_payload(rows)})
         position = service.post_position(
@@ -207,7 +196,7 @@ def claim_row_fragment(
 
 @router.post("/markdown/preview", name="markdown_preview_fragment")
 def markdown_preview_fragment(account: PageAccount, form: FormDep) -> Response:
-    body = _text(form, "body")
+    body = form_text(form, "body")
     html = render_markdown(body) if body.strip() else "<p><em>Nothing to preview yet.</em></p>"
     return HTMLResponse(f'<div id="preview" class="preview">{html}</div>')
 
@@ -225,7 +214,7 @@ def deid_check_fragment(
     and without JavaScript nothing asks. Texts are cut to the composer's limits.
     """
     service.access(session, discussion_id=discussion_id, account=account)
-    fields = {"summary": _text(form, "summary")[:280], "body": _text(form, "body")[:20_000]}
+    fields = {"summary": form_text(form, "summary")[:280], "body": form_text(form, "body")[:20_000]}
     for index, row in enumerate(claim_rows(form)[:MAX_CLAIMS]):
         fields[f"claims.{index}.text"] = row["text"][:1000]
     found: dict[tuple[str, str], dict[str, str]] = {}
@@ -256,7 +245,7 @@ def stance_submit(
     service.require_student(found)  # permission before the form is validated
     try:
         data = service.StanceInput.model_validate(
-            {"moment": _text(form, "moment"), "option": _text(form, "option")}
+            {"moment": form_text(form, "moment"), "option": form_text(form, "option")}
         )
         service.record_stance(session, found=found, data=data)
     except (ValidationError, DomainError) as exc:
@@ -281,7 +270,7 @@ def phase_submit(
     found = service.access(session, discussion_id=discussion_id, account=account)
     service.require_faculty(found)  # permission before the form is validated
     try:
-        data = service.DiscussionEdit.model_validate({"phase": _text(form, "phase")})
+        data = service.DiscussionEdit.model_validate({"phase": form_text(form, "phase")})
     except ValidationError:
         raise Invalid("choose positions, rebuttals or closed") from None
     service.edit_discussion(session, found=found, data=data)
@@ -297,12 +286,12 @@ def discussion_create(
 ) -> Response:
     found = cohorts.managed(session, cohort_id=cohort_id, account=account)
     values = {
-        "case_slug": _text(form, "case_slug"),
+        "case_slug": form_text(form, "case_slug"),
         "cohort_id": found.cohort.id,
-        "title": _text(form, "title").strip() or None,
-        "anonymity": _text(form, "anonymity") or "anonymous_to_peers",
-        "post_first": _text(form, "post_first") == "on",
-        "early_rebuttals": _text(form, "early_rebuttals") == "on",
+        "title": form_text(form, "title").strip() or None,
+        "anonymity": form_text(form, "anonymity") or "anonymous_to_peers",
+        "post_first": form_text(form, "post_first") == "on",
+        "early_rebuttals": form_text(form, "early_rebuttals") == "on",
     }
     try:
         data = service.DiscussionInput.model_validate(values)
@@ -387,12 +376,12 @@ def rebuttal_create(
 ) -> Response:
     position, found = service.get_position(session, position_id=position_id, account=account)
     service.require_student(found)  # permission before the form is validated
-    parent = _text(form, "parent_id")
-    claim = _text(form, "claim_id")
+    parent = form_text(form, "parent_id")
+    claim = form_text(form, "claim_id")
     rows = claim_rows(form)
     payload = {
-        "kind": _text(form, "kind"),
-        "body": _text(form, "body"),
+        "kind": form_text(form, "kind"),
+        "body": form_text(form, "body"),
         "parent_id": int(parent) if parent.isdigit() else None,
         "claim_id": int(claim) if claim.isdigit() else None,
         "claims": _claims_payload(rows),
@@ -450,7 +439,7 @@ def position_edit_submit(
     if position.author_id != account.id:  # permission before the form is validated
         raise service.NotAllowed("only its author may edit a position")
     rows = claim_rows(form)
-    values = {k: _text(form, k) for k in ("option", "summary", "body")}
+    values = {k: form_text(form, k) for k in ("option", "summary", "body")}
     try:
         data = service.PositionEdit.model_validate({**values, "claims": _claims_payload(rows)})
 
