@@ -11,7 +11,10 @@ from sqlmodel import Session, col, select
 from ethicsforum.accounts import policy
 from ethicsforum.accounts.models import Account, Cohort, MemberRole, Membership, Role
 from ethicsforum.db import utcnow
-from ethicsforum.errors import Conflict, DomainError, Invalid, NotFound
+from ethicsforum.errors import Conflict, Invalid, NotFound
+
+# The one NotAllowed (403), re-exported: callers name it through this module.
+from ethicsforum.errors import NotAllowed as NotAllowed
 from ethicsforum.moderation.models import AuditEntry
 
 # No 0/O, 1/I/L: a code read aloud in class or copied from a slide survives.
@@ -21,11 +24,6 @@ CODE_LENGTH = 8
 
 class CohortNotFound(NotFound):
     """No such cohort, or one this account may not know about."""
-
-
-class NotAllowed(DomainError):
-    status_code = 403
-    title = "Not allowed"
 
 
 @dataclass(frozen=True)

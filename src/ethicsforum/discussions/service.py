@@ -33,6 +33,9 @@ from ethicsforum.discussions.models import (
     StanceMoment,
 )
 from ethicsforum.errors import Conflict, DomainError, Invalid, NotFound
+
+# The one NotAllowed (403), re-exported: callers name it through this module.
+from ethicsforum.errors import NotAllowed as NotAllowed
 from ethicsforum.markdown import render_markdown
 from ethicsforum.moderation.models import AuditEntry
 from ethicsforum.notifications.models import Notification
@@ -47,11 +50,6 @@ class DiscussionNotFound(NotFound):
 
 class PostNotFound(NotFound):
     """No such position or rebuttal, or one this account may not see."""
-
-
-class NotAllowed(DomainError):
-    status_code = 403
-    title = "Not allowed"
 
 
 class PhaseClosed(Conflict):
