@@ -63,10 +63,10 @@ def markdown(session: Session, *, found: discussions.Access, summary: Summary) -
         *[f"| {_line(labels[k])} | {summary.options.get(k, 0)} |" for k in labels],
         "",
     ]
-    moved = sum(sum(row.values()) for row in summary.stance_shift.values())
-    if moved:
+    if summary.recorded:
         out += [
-            f"{summary.shifted} of {moved} students who recorded a stance changed their mind.",
+            f"{summary.shifted} of {summary.recorded} students who recorded a stance "
+            "changed their mind.",
             "",
             "| Initial option | Final option | Students |",
             "|---|---|---:|",

@@ -178,7 +178,7 @@ class Flow:
 def stance_flow(summary: Summary) -> Flow:
     """Initial options on the left, final on the right, a band per move sized by students."""
     marks = letters(summary.option_keys)
-    total = sum(n for row in summary.stance_shift.values() for n in row.values())
+    total = summary.recorded
     height, gap, node_width = 320.0, 10.0, 18.0
     flow = Flow(width=WIDTH, height=height + 24, total=total)
     if not total:

@@ -227,6 +227,11 @@ class Summary:
         return {f: items for f, items in grouped.items() if items}
 
     @property
+    def recorded(self) -> int:
+        """Students counted in the stance shift (an initial and a final option)."""
+        return sum(n for row in self.stance_shift.values() for n in row.values())
+
+    @property
     def shifted(self) -> int:
         """Students whose final option differs from their initial one."""
         return sum(n for a, row in self.stance_shift.items() for b, n in row.items() if a != b)

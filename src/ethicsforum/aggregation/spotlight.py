@@ -56,6 +56,13 @@ def _invalid(message: str, value: int) -> Invalid:
     )
 
 
+def _post_of(session: Session, claim: Claim) -> Position | Rebuttal | None:
+    """The position or rebuttal a claim belongs to."""
+    if claim.position_id is not None:
+        return session.get(Position, claim.position_id)
+    return session.get(Rebuttal, claim.rebuttal_id)
+
+
 def _target(session: Session, did: int, kind: str, target_id: int) -> Position | Claim:
     """The position or current claim, checked to belong to this discussion and be visible."""
     if kind == "position":
@@ -66,11 +73,7 @@ def _target(session: Session, did: int, kind: str, target_id: int) -> Position |
             raise _invalid("a hidden position cannot be put in the spotlight", target_id)
         return position
     claim = session.get(Claim, target_id)
-    post: Position | Rebuttal | None = None
-    if claim is not None and claim.position_id is not None:
-        post = session.get(Position, claim.position_id)
-    elif claim is not None and claim.rebuttal_id is not None:
-        post = session.get(Rebuttal, claim.rebuttal_id)
+    post = _post_of(session, claim) if claim else None
     if claim is None or post is None or post.discussion_id != did:
         raise _invalid("not a claim of this discussion", target_id)
     if claim.retired_at is not None:
@@ -105,45 +108,34 @@ def current(session: Session, *, found: discussions.Access) -> Shown | None:
     d = found.discussion
     if d.spotlight_type is None or d.spotlight_id is None or d.spotlight_at is None:
         return None
-    labels = {str(o["key"]): str(o["label"]) for o in found.version.options}
-    readable = discussions.sees_peers(session, found)
-    if d.spotlight_type == "position":
-        position = session.get(Position, d.spotlight_id)
-        if position is None:
-            return None
-        concealed = not readable or (position.hidden_at is not None and not found.is_faculty)
-        return Shown(
-            type="position",
-            id=position.id or 0,
-            position_id=position.id or 0,
-            option=position.option_key,
-            option_label=labels.get(position.option_key, position.option_key),
-            set_at=d.spotlight_at,
-            text=None if concealed else position.summary,
-        )
-    claim = session.get(Claim, d.spotlight_id)
-    if claim is None:
-        return None
+    claim: Claim | None = None
     post: Position | Rebuttal | None
-    if claim.position_id is not None:
-        post = session.get(Position, claim.position_id)
-        position = post
+    if d.spotlight_type == "position":
+        post = session.get(Position, d.spotlight_id)
     else:
-        post = session.get(Rebuttal, claim.rebuttal_id)
-        position = session.get(Position, post.position_id) if post else None
-    if post is None or position is None:
+        claim = session.get(Claim, d.spotlight_id)
+        post = _post_of(session, claim) if claim else None
+    if post is None:
         return None
+    position = post if isinstance(post, Position) else session.get(Position, post.position_id)
+    if position is None:
+        return None
+    readable = discussions.sees_peers(session, found)
     concealed = not readable or (post.hidden_at is not None and not found.is_faculty)
+    text = claim.text if claim is not None else position.summary
     return Shown(
-        type="claim",
-        id=claim.id or 0,
+        type=d.spotlight_type,
+        id=d.spotlight_id,
         position_id=position.id or 0,
         option=position.option_key,
-        option_label=labels.get(position.option_key, position.option_key),
+        option_label=next(
+            (str(o["label"]) for o in found.version.options if o["key"] == position.option_key),
+            position.option_key,
+        ),
         set_at=d.spotlight_at,
-        text=None if concealed else claim.text,
-        framework=claim.framework,
-        direction=claim.direction,
+        text=None if concealed else text,
+        framework=claim.framework if claim else None,
+        direction=claim.direction if claim else None,
     )
 
 
