@@ -19,7 +19,12 @@ from sqlmodel import Session, select
 
 from ethicsforum.accounts.models import Account
 from ethicsforum.cases import deid_rules
-from ethicsforum.cases.fileformat import CaseContent, CaseDocument, parse_case_file
+from ethicsforum.cases.fileformat import (
+    CaseContent,
+    CaseDocument,
+    load_front_matter,
+    parse_case_file,
+)
 from ethicsforum.cases.models import CaseVersion, DeidAcceptance
 from ethicsforum.errors import Conflict, Invalid, NotFound
 from ethicsforum.moderation.models import AuditEntry
@@ -120,7 +125,8 @@ def _field_lines(text: str) -> dict[str, int]:
     """The file line each front-matter field's value starts on, and the vignette's."""
     lines = text.replace("\r\n", "\n").removeprefix("\ufeff").split("\n")
     close = next(i for i in range(1, len(lines)) if lines[i].strip() == "---")
-    node = yaml.compose("\n".join(lines[1:close]), Loader=yaml.SafeLoader)
+    # The file has already parsed, so the bounded loader accepts it again.
+    node, _ = load_front_matter("\n".join(lines[1:close]))
     # The vignette starts after the closing line, less the blank lines the parser strips.
     body = "\n".join(lines[close + 1 :])
     found: dict[str, int] = {

@@ -3,6 +3,12 @@
 `parse_case_file` turns text into a `CaseDocument` or raises `CaseFileInvalid` listing every
 problem with its line; `render_case_file` writes the canonical text back, so that
 render(parse(text)) == text for any file already in canonical form.
+
+Case files arrive from strangers (the import and check APIs, bundles), so the front matter is
+read by `load_front_matter`, a SafeLoader that refuses anchors and aliases (a few hundred bytes
+of nested aliases expand to billions of values) and stops at `MAX_DEPTH` levels of nesting (the
+composer recurses once per level), `MAX_NODES` values and `MAX_SCALAR_CHARS` characters in one
+value, before anything is built. No case needs any of them: the format nests three levels deep.
 """
 
 from __future__ import annotations
@@ -17,6 +23,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ethicsforum.cases.models import CaseStatus
 
+MAX_FILE_CHARS = 256 * 1024
+MAX_FRONT_MATTER_CHARS = 128 * 1024
+MAX_DEPTH = 20
+MAX_NODES = 5_000
+MAX_SCALAR_CHARS = 20_000
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SLUG_HINT = "lowercase letters, digits and single hyphens, e.g. duty-to-warn-partner"
 FRONT_MATTER_KEYS = (
@@ -185,6 +196,81 @@ class CaseFileInvalid(ValueError):
         super().__init__("\n".join(str(p) for p in problems))
 
 
+class FrontMatterRefused(ValueError):
+    """Front matter the bounded loader will not build, with the line (from 0) where it stopped."""
+
+    def __init__(self, line: int, message: str):
+        self.line = line
+        super().__init__(message)
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """SafeLoader that refuses anchors and aliases and bounds depth, nodes and value size."""
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self._depth = 0
+        self._nodes = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        event: yaml.Event = self.peek_event()  # type: ignore[no-untyped-call]
+        line = event.start_mark.line if event.start_mark is not None else 0
+        if isinstance(event, yaml.AliasEvent):
+            raise FrontMatterRefused(
+                line,
+                f"uses the alias *{event.anchor}; case files may not use YAML anchors (&name) "
+                "or aliases (*name): write each value out in full",
+            )
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            raise FrontMatterRefused(
+                line,
+                f"defines the anchor &{anchor}; case files may not use YAML anchors (&name) "
+                "or aliases (*name): write each value out in full",
+            )
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            raise FrontMatterRefused(line, f"holds more than {MAX_NODES} values; expected fewer")
+        if isinstance(event, yaml.ScalarEvent) and len(event.value) > MAX_SCALAR_CHARS:
+            raise FrontMatterRefused(
+                line,
+                f"holds a value of {len(event.value)} characters; "
+                f"expected at most {MAX_SCALAR_CHARS}",
+            )
+        if not isinstance(event, yaml.CollectionStartEvent):
+            return super().compose_node(parent, index)
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise FrontMatterRefused(
+                    line,
+                    f"is nested more than {MAX_DEPTH} levels deep; a case file needs at most 3",
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def load_front_matter(front: str) -> tuple[yaml.Node | None, Any]:
+    """The YAML node tree and the data of a front matter, within the limits above.
+
+    Raises FrontMatterRefused, or yaml.YAMLError for text that is not YAML.
+    """
+    if len(front) > MAX_FRONT_MATTER_CHARS:
+        raise FrontMatterRefused(
+            -1,
+            f"the front matter is {len(front)} characters; "
+            f"expected at most {MAX_FRONT_MATTER_CHARS}",
+        )
+    loader = _BoundedLoader(front)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    finally:
+        loader.dispose()
+    return node, data
+
+
 def _locate(
     node: yaml.Node, offset: int, source: str
 ) -> tuple[dict[tuple[Any, ...], int], list[Problem]]:
@@ -268,6 +354,8 @@ def parse_case_file(
 
     if text.startswith("\ufeff"):
         text = text[1:]
+    if len(text) > MAX_FILE_CHARS:
+        raise fail(1, "", f"the file is {len(text)} characters; expected at most {MAX_FILE_CHARS}")
     text = text.replace("\r\n", "\n")
     all_lines = text.split("\n")
     if not all_lines or all_lines[0].strip() != "---":
@@ -281,12 +369,17 @@ def parse_case_file(
     body_line = close + 2
 
     try:
-        node = yaml.compose(front, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(front)
+        node, data = load_front_matter(front)
+    except FrontMatterRefused as exc:
+        raise fail(exc.line + 2, "", f"the front matter {exc}") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = (mark.line + 2) if mark else 2
         raise fail(line, "", f"the front matter is not valid YAML: {exc.problem}") from None
+    except yaml.reader.ReaderError as exc:
+        line = front[: exc.position].count("\n") + 2
+        message = f"holds the character #x{exc.character:04x}, which YAML does not allow"
+        raise fail(line, "", f"the front matter is not valid YAML: it {message}") from None
     if not isinstance(data, dict) or node is None:
         raise fail(2, "", "expected the front matter to be a mapping of keys to values")
 
