@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from sqlalchemy.engine import Engine
 
 from ethicsforum.config import Settings
+
+if TYPE_CHECKING:
+    from ethicsforum.cases import importing
 
 app = typer.Typer(
     help="ethicsforum: structured debate on clinical ethics cases.",
@@ -58,20 +61,26 @@ def connect(settings: Settings) -> Engine:
 
 
 def _import_when_empty(settings: Settings, engine: Engine) -> None:
-    from ethicsforum.cases import service
+    from ethicsforum.cases import importing, service
     from ethicsforum.db import write_session
 
     with write_session(engine) as session:
         if service.count_cases(session):
             return
         paths = sorted(settings.cases_dir.glob("*.md"))
-        result = service.import_directory(session, paths=paths, frameworks=settings.frameworks)
+        # The project's own reviewed library keeps its statuses, through the de-identification
+        # gate (cases/importing.py): a file it holds back arrives as a draft, said below.
+        result = importing.import_directory(
+            session, paths=paths, frameworks=settings.frameworks, first_run=True
+        )
     print(
         f"ethicsforum: imported {len(result.created)} cases from {settings.cases_dir}",
         file=sys.stderr,
     )
     for problem in result.problems:
         print(f"ethicsforum: skipped: {problem}", file=sys.stderr)
+    for note in result.held_back:
+        print(f"ethicsforum: {note}", file=sys.stderr)
 
 
 @app.command()
@@ -207,36 +216,60 @@ def cases_import(
     bundle_file: Annotated[
         Path | None, typer.Option("--bundle", help="Import a zip bundle, all or nothing.")
     ] = None,
+    keep_status: Annotated[
+        bool,
+        typer.Option(
+            "--keep-status",
+            help="Keep the status each file states instead of draft (needs --reason; "
+            "a curated case must pass the de-identification check).",
+        ),
+    ] = False,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why the stated status is kept (audited).")
+    ] = None,
 ) -> None:
-    """Import case files; an existing slug with the same content is left as it is."""
+    """Import case files as drafts; an existing slug with the same content is left as it is."""
     from ethicsforum import migrate
-    from ethicsforum.cases import service
+    from ethicsforum.cases import importing
     from ethicsforum.db import write_session
+    from ethicsforum.errors import Invalid
 
     if (bundle_file is None) == (not paths):
         die("give case files or folders, or --bundle FILE.zip (not both)", 2)
+    try:
+        override = importing.override_of(None, keep_status=keep_status, reason=reason)
+    except Invalid:
+        die("--keep-status needs --reason TEXT (1 to 500 characters), and --reason needs it", 2)
     settings = load_settings()
     engine = connect(settings)
     migrate.upgrade(settings)
     if bundle_file is not None:
-        _import_bundle(settings, engine, bundle_file)
+        _import_bundle(settings, engine, bundle_file, override)
         return
     paths = paths or []
     with write_session(engine) as session:
-        result = service.import_directory(
-            session, paths=_expand(paths), frameworks=settings.frameworks
+        result = importing.import_directory(
+            session, paths=_expand(paths), frameworks=settings.frameworks, override=override
         )
     for slug in result.created:
         print(f"imported {slug}")
     for slug in result.unchanged:
         print(f"unchanged {slug}")
+    if result.created and override is None:
+        print(
+            "ethicsforum: imported cases arrive as drafts for review "
+            "(--keep-status --reason TEXT keeps the status each file states)",
+            file=sys.stderr,
+        )
     for problem in result.problems:
         print(problem, file=sys.stderr)
     if result.problems:
         raise typer.Exit(1)
 
 
-def _import_bundle(settings: Settings, engine: Engine, path: Path) -> None:
+def _import_bundle(
+    settings: Settings, engine: Engine, path: Path, override: importing.Override | None
+) -> None:
     from ethicsforum.cases import bundle
     from ethicsforum.db import write_session
     from ethicsforum.errors import Conflict, Invalid
@@ -248,7 +281,12 @@ def _import_bundle(settings: Settings, engine: Engine, path: Path) -> None:
     with write_session(engine) as session:
         try:
             result = bundle.import_bundle(
-                session, raw=raw, frameworks=settings.frameworks, actor_id=None
+                session,
+                raw=raw,
+                frameworks=settings.frameworks,
+                actor_id=None,
+                override=override,
+                via="command line",
             )
         except (Invalid, Conflict) as exc:
             for problem in getattr(exc, "problems", []):

@@ -410,9 +410,15 @@ def test_a_bundle_round_trips_into_another_installation_byte_for_byte(
         }
         assert archive.read(entry["file"]) == single
 
+    # The other installation's admin keeps the statuses the files state (an audited override;
+    # without it every case would arrive as a draft for that library's own review).
     other, other_h, _ = second_library
+    keep = {"keep_status": "true", "reason": "Our partner library's curated cases"}
     imported = other.post(
-        "/api/v1/cases/import-bundle", content=response.content, headers={**other_h, **ZIP}
+        "/api/v1/cases/import-bundle",
+        params=keep,
+        content=response.content,
+        headers={**other_h, **ZIP},
     )
     assert imported.status_code == 200, imported.text
     assert imported.json() == {"imported": slugs, "unchanged": []}
@@ -540,7 +546,9 @@ def test_the_command_line_moves_a_bundle_between_databases(
     target = tmp_path / "target.db"
     shutil.copyfile(sqlite_template, target)
     monkeypatch.setenv("ETHICSFORUM_DATABASE_URL", f"sqlite:///{target}")
-    imported = runner.invoke(app, ["cases", "import", "--bundle", str(bundle)])
+    imported = runner.invoke(
+        app, ["cases", "import", "--bundle", str(bundle), "--keep-status", "--reason", "Moved"]
+    )
     assert imported.exit_code == 0, imported.output
     assert "imported cli-one" in imported.output and "imported cli-two" in imported.output
     again = runner.invoke(

@@ -13,7 +13,7 @@ from sqlmodel import col, select
 from ethicsforum.accounts import policy
 from ethicsforum.accounts.deps import ApiAccount, CaseWriter
 from ethicsforum.accounts.models import Account
-from ethicsforum.cases import bundle, curation, deid, reuse, service
+from ethicsforum.cases import bundle, curation, deid, importing, reuse, service
 from ethicsforum.cases import diff as case_diff
 from ethicsforum.cases.fileformat import (
     CaseContent,
@@ -44,6 +44,16 @@ from ethicsforum.cases.schemas import (
 from ethicsforum.db import SessionDep
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
+
+# Imports arrive as drafts; an admin may keep the stated status, with a reason that is audited.
+KeepStatus = Annotated[
+    bool,
+    Query(description="Keep the status each case file states (admin only; needs a reason)"),
+]
+KeepReason = Annotated[
+    str | None,
+    Query(max_length=importing.MAX_REASON, description="Why the stated status is kept"),
+]
 
 
 def check_framework(request: Request, framework: str | None) -> None:
@@ -156,14 +166,18 @@ def import_bundle(
     session: SessionDep,
     account: CaseWriter,
     raw: Annotated[bytes, Depends(bundle_body)],
+    keep_status: KeepStatus = False,
+    reason: KeepReason = None,
 ) -> Response:
-    """Import a case bundle (application/zip) whole or not at all."""
+    """Import a case bundle (application/zip) whole or not at all; its cases arrive as drafts."""
+    override = importing.override_of(account, keep_status=keep_status, reason=reason)
     try:
         result = bundle.import_bundle(
             session,
             raw=raw,
             frameworks=request.app.state.settings.frameworks,
             actor_id=account.id,
+            override=override,
         )
     except bundle.BundleConflict as exc:
         return JSONResponse({"detail": exc.problems}, status_code=409)
@@ -273,7 +287,11 @@ def create_case(
     },
     responses={
         200: {"description": "The slug exists with the same content; nothing changed"},
-        409: {"description": "The slug exists with different content"},
+        403: {"description": "keep_status asked for by someone other than an admin"},
+        409: {
+            "description": "The slug exists with different content, or keep_status would "
+            "make curated a case the de-identification check holds back"
+        },
     },
 )
 def import_case(
@@ -281,8 +299,11 @@ def import_case(
     session: SessionDep,
     account: CaseWriter,
     raw: Annotated[bytes, Depends(case_file_body)],
+    keep_status: KeepStatus = False,
+    reason: KeepReason = None,
 ) -> Response:
-    """Import a case file (text/markdown); every problem is listed with its line."""
+    """Import a case file (text/markdown) as a draft; every problem is listed with its line."""
+    override = importing.override_of(account, keep_status=keep_status, reason=reason)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -304,7 +325,13 @@ def import_case(
                 for problem in exc.problems
             ]
         ) from None
-    result = service.import_case(session, document=document, actor_id=account.id)
+    result = importing.import_case(
+        session,
+        document=document,
+        actor=account,
+        keep_status=override is not None,
+        reason=override.reason if override else None,
+    )
     view = service.get_case(session, slug=document.slug, statuses=None)
     public = CasePublic.build(view, base_url=str(request.base_url))
     return JSONResponse(public.model_dump(mode="json"), status_code=201 if result.created else 200)

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from ethicsforum.cases import service
+from ethicsforum.cases import importing, service
 from ethicsforum.cases.fileformat import (
     SLUG_RE,
     CaseDocument,
@@ -351,14 +351,21 @@ def read_bundle(raw: bytes, *, frameworks: Sequence[str]) -> list[CaseDocument]:
 
 
 def import_bundle(
-    session: Session, *, raw: bytes, frameworks: Sequence[str], actor_id: int | None
+    session: Session,
+    *,
+    raw: bytes,
+    frameworks: Sequence[str],
+    actor_id: int | None,
+    override: importing.Override | None = None,
+    via: str = "api",
 ) -> BundleImport:
     """Import every case of a bundle, or none of them.
 
-    Each case follows the single import's rules: new slugs are added as the file states,
-    the same content is left unchanged, different content is a conflict. Raises Invalid
-    (see read_bundle) or BundleConflict listing every conflicting case; either way nothing
-    is written.
+    Each case follows the single import's rules (cases/importing.py): new slugs arrive as
+    drafts, or with the status their file states under an override that passes the
+    de-identification gate; the same content is left unchanged, different content is a
+    conflict. Raises Invalid (see read_bundle), BundleConflict listing every conflicting
+    case or deid.DeidUnresolved listing every warning; either way nothing is written.
     """
     documents = read_bundle(raw, frameworks=frameworks)
     conflicts = []
@@ -367,7 +374,7 @@ def import_bundle(
             existing = service.get_case(session, slug=document.slug, statuses=None)
         except service.CaseNotFound:
             continue
-        if render_case_file(service.document_of(existing)) != render_case_file(document):
+        if not service.same_content(existing, document):
             conflicts.append(
                 _problem(
                     f"{document.slug}.md",
@@ -380,11 +387,14 @@ def import_bundle(
             f"{len(conflicts)} case(s) already exist with different content; nothing was changed",
             conflicts,
         )
+    importing.check(session, documents, override)
     imported: list[str] = []
     unchanged: list[str] = []
     try:
         for document in documents:
-            result = service._stage_import(session, document=document, actor_id=actor_id)
+            result = importing.stage(
+                session, document=document, actor_id=actor_id, override=override, via=via
+            )
             (imported if result.created else unchanged).append(document.slug)
         session.commit()
     except (IntegrityError, service.CaseConflict):

@@ -136,25 +136,48 @@ def _index_for_search(session: Session, case: EthicsCase, version: CaseVersion) 
 def import_case(
     session: Session, *, document: CaseDocument, actor_id: int | None = None
 ) -> ImportResult:
-    """Add a case from a case file document, exactly as the file states it.
+    """Add a case from a case file document, exactly as the file states it, status included.
 
+    For the project's own files (the test and benchmark libraries). Files from anywhere else
+    go through cases/importing.py, which decides the status a case arrives with and audits it.
     A slug already in the library with the same content is left alone (created=False);
     with different content it raises CaseConflict, since an import never overwrites.
     """
-    result = _stage_import(session, document=document, actor_id=actor_id)
+    result = stage_import(session, document=document, actor_id=actor_id)
     if result.created:
         session.commit()
     return result
 
 
-def _stage_import(
-    session: Session, *, document: CaseDocument, actor_id: int | None
+def same_content(view: CaseView, document: CaseDocument) -> bool:
+    """Whether a document is this case's current version, whatever status either states.
+
+    The status is this library's own workflow state, which an import never changes.
+    """
+    stated = document.model_copy(update={"status": CaseStatus(view.case.status)})
+    return render_case_file(document_of(view)) == render_case_file(stated)
+
+
+def slug_exists(session: Session, slug: str) -> bool:
+    """Whether the library holds a case under this slug, in any status."""
+    found = session.exec(select(EthicsCase.id).where(EthicsCase.slug == slug)).first()
+    return found is not None
+
+
+def stage_import(
+    session: Session,
+    *,
+    document: CaseDocument,
+    actor_id: int | None,
+    status: CaseStatus | None = None,
 ) -> ImportResult:
-    """import_case without the commit, so a bundle of cases is one unit of work."""
+    """import_case without the commit, so a bundle of cases is one unit of work.
+
+    A new case gets `status`, or the document's own when None.
+    """
     existing = session.exec(select(EthicsCase).where(EthicsCase.slug == document.slug)).first()
     if existing is not None:
-        current = _current_view(session, existing)
-        if render_case_file(document_of(current)) == render_case_file(document):
+        if same_content(_current_view(session, existing), document):
             return ImportResult(existing, created=False)
         raise CaseConflict(
             f"a case with the slug {document.slug!r} already exists with different content"
@@ -162,7 +185,7 @@ def _stage_import(
     now = utcnow()
     case = EthicsCase(
         slug=document.slug,
-        status=document.status.value,
+        status=(status or document.status).value,
         current_version=document.version,
         created_at=now,
         updated_at=now,
