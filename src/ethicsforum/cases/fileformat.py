@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ethicsforum.cases.models import CaseStatus
 
 MAX_FILE_CHARS = 256 * 1024
+MAX_VIGNETTE = 50_000
 MAX_FRONT_MATTER_CHARS = 128 * 1024
 MAX_DEPTH = 20
 MAX_NODES = 5_000
@@ -115,7 +116,7 @@ class CaseContent(BaseModel):
     learning_objectives: list[str] = Field(default_factory=list, max_length=30)
     four_box: FourBox | None = None
     derived_from: DerivedFrom | None = None
-    vignette: str = Field(min_length=1, max_length=50_000)
+    vignette: str = Field(min_length=1, max_length=MAX_VIGNETTE)
 
     @field_validator("options")
     @classmethod

@@ -9,12 +9,13 @@ from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
+from ethicsforum import throttle
 from ethicsforum.accounts import policy
 from ethicsforum.accounts.models import Account
 from ethicsforum.accounts.web import PageAccount, PageViewer
 from ethicsforum.cases import curation, editor, editor_page, reuse, service
 from ethicsforum.cases.api import check_framework
-from ethicsforum.cases.fileformat import SLUG_HINT
+from ethicsforum.cases.fileformat import MAX_VIGNETTE, SLUG_HINT
 from ethicsforum.cases.models import CaseStatus
 from ethicsforum.cases.schemas import citation
 from ethicsforum.db import SessionDep
@@ -24,6 +25,10 @@ from ethicsforum.markdown import render_markdown
 from ethicsforum.templating import is_htmx, render
 
 router = APIRouter(prefix="/cases", tags=["pages"], include_in_schema=False)
+
+# The live preview asks as the vignette is typed (after a 600 ms pause), so it gets more than
+# the composer's button; the cap is the vignette's own limit.
+EDITOR_PREVIEWS_PER_MINUTE = 120
 
 
 def _status_filter(value: str | None) -> CaseStatus | None:
@@ -164,8 +169,20 @@ def case_create_submit(
 
 @router.post("/preview", name="case_preview_fragment")
 def case_preview_fragment(request: Request, account: CaseEditorPage, sent: FormDep) -> Response:
-    """The vignette as readers will see it; htmx swaps it in as the vignette is typed."""
+    """The vignette as readers will see it; htmx swaps it in as the vignette is typed.
+
+    Capped at the vignette's own limit (422, or 200 for htmx with the message where the
+    preview goes) and rate limited per account like the composer's preview (429).
+    """
+    if request.app.state.settings.rate_limits:
+        throttle.of_app(
+            request.app.state, "case_preview", "previews", limit=EDITOR_PREVIEWS_PER_MINUTE
+        ).hit(account.id)
     text = editor.from_form(sent).values["vignette"]
+    if len(text) > MAX_VIGNETTE:
+        context = {"preview_html": "", "too_long": len(text), "limit": MAX_VIGNETTE}
+        status = 200 if is_htmx(request) else 422
+        return render(request, "cases/_editor_preview.html", context, status_code=status)
     html = render_markdown(text) if text.strip() else ""
     return render(request, "cases/_editor_preview.html", {"preview_html": html})
 

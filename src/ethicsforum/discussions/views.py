@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
+from ethicsforum import throttle
 from ethicsforum.accounts import cohorts
 from ethicsforum.accounts.models import Account
 from ethicsforum.accounts.web import PageAccount
@@ -194,9 +195,31 @@ def claim_row_fragment(
     )
 
 
+PREVIEWS_PER_MINUTE = 60
+
+
 @router.post("/markdown/preview", name="markdown_preview_fragment")
-def markdown_preview_fragment(account: PageAccount, form: FormDep) -> Response:
+def markdown_preview_fragment(request: Request, account: PageAccount, form: FormDep) -> Response:
+    """The composer's body as it will read; capped like the body and rate limited.
+
+    Rendering costs CPU in proportion to the text, so text longer than a body may be is not
+    rendered (422, or 200 for htmx so the message is swapped in where the preview goes), and
+    each account gets PREVIEWS_PER_MINUTE previews a minute (429 with Retry-After).
+    """
+    if request.app.state.settings.rate_limits:
+        throttle.of_app(
+            request.app.state, "markdown_preview", "previews", limit=PREVIEWS_PER_MINUTE
+        ).hit(account.id)
     body = form_text(form, "body")
+    if len(body) > service.MAX_BODY:
+        message = (
+            f"The text is {len(body):,} characters long; a post may have at most "
+            f"{service.MAX_BODY:,}, so it is not previewed. Shorten it first."
+        )
+        return HTMLResponse(
+            f'<div id="preview" class="preview" role="alert"><p class="error">{message}</p></div>',
+            status_code=200 if is_htmx(request) else 422,
+        )
     html = render_markdown(body) if body.strip() else "<p><em>Nothing to preview yet.</em></p>"
     return HTMLResponse(f'<div id="preview" class="preview">{html}</div>')
 
