@@ -283,7 +283,8 @@ def test_the_dossier_has_the_case_four_box_anonymised_reasoning_and_citation(
         FOUR_BOX["patient_preferences"],
         "### 1. A position: Wait",
         "**Honour the refusal she made with capacity**",
-        "Her *written* refusal still speaks for her.",
+        # The student's Markdown is quoted as text, escaped, so it makes no element.
+        "Her \\*written\\* refusal still speaks for her.",
         "- *autonomy*, supports: A valid refusal.",
         "**Why it is exemplary:** Weighs autonomy against justice explicitly.",
         "## Citation",

@@ -1,6 +1,7 @@
 """The debate brief (Markdown) and the lossless JSON export of a discussion.
 
-The brief names no student: it quotes claims and summaries only. Names appear only in
+The brief names no student: it quotes claims and summaries only, each escaped (`_line`) so
+that it reads as text wherever the Markdown is rendered. Names appear only in
 faculty's participation CSV and in the JSON export, which is faculty's full record.
 """
 
@@ -20,14 +21,17 @@ from ethicsforum.discussions import present
 from ethicsforum.discussions import service as discussions
 from ethicsforum.discussions.models import Claim, Position, Rebuttal, Revision, Stance
 from ethicsforum.discussions.schemas import DiscussionWithCase
+from ethicsforum.markdown import escape_markdown
 from ethicsforum.moderation.models import AuditEntry, ExemplaryMark, Feedback, Flag
 
 EXPORT_FORMAT = 1
 
 
 def _line(text: str | None) -> str:
-    """Student text on one line, so it cannot break the brief's own structure."""
-    return " ".join((text or "").split())
+    """Quoted text (students', faculty's, the case's) on one line and inert: it cannot break
+    the brief's own structure, and no HTML or Markdown element comes out of it when the
+    brief is rendered or pasted into another tool."""
+    return escape_markdown(text)
 
 
 def _count(n: int, noun: str) -> str:

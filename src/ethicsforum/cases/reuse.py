@@ -16,6 +16,7 @@ from ethicsforum.cases import service
 from ethicsforum.cases.fileformat import SLUG_RE, CaseContent, DerivedFrom
 from ethicsforum.cases.models import CaseStatus, CaseVersion, EthicsCase
 from ethicsforum.errors import Invalid
+from ethicsforum.markdown import escape_markdown
 
 if TYPE_CHECKING:
     from ethicsforum.cases.schemas import Citation
@@ -250,22 +251,29 @@ def render_dossier(dossier: Dossier) -> str:
     if not dossier.exemplary:
         out += ["No reasoning from a closed discussion of this case has been marked exemplary.", ""]
     for i, item in enumerate(dossier.exemplary, 1):
+        # Students' and faculty's words are escaped, so they read as text wherever the
+        # dossier is rendered: no HTML or Markdown element comes out of them.
         if item.kind == "position":
-            heading = f"### {i}. A position: {item.option_label or 'an earlier option'}"
+            label = escape_markdown(item.option_label or "an earlier option")
+            heading = f"### {i}. A position: {label}"
         else:
             heading = f"### {i}. A rebuttal"
         out += [heading, ""]
         if item.summary:
-            out += [f"**{item.summary}**", ""]
+            out += [f"**{escape_markdown(item.summary)}**", ""]
         if item.body.strip():
-            out += [item.body.strip(), ""]
+            out += [escape_markdown(item.body, one_line=False), ""]
         if item.claims:
             out += ["Claims:", ""]
-            out += [f"- *{fw}*, {direction}: {text}" for fw, direction, text in item.claims]
+            out += [
+                f"- *{escape_markdown(fw)}*, {direction}: {escape_markdown(text)}"
+                for fw, direction, text in item.claims
+            ]
             out += [""]
-        out += [_block_quote(f"**Why it is exemplary:** {item.note}")]
+        out += [_block_quote(f"**Why it is exemplary:** {escape_markdown(item.note)}")]
         if item.criteria:
-            out += [">", _block_quote("; ".join(item.criteria).capitalize() + ".")]
+            criteria = escape_markdown("; ".join(item.criteria).capitalize() + ".")
+            out += [">", _block_quote(criteria)]
         out += [""]
     out += ["## Citation", "", dossier.citation.text, ""]
     return "\n".join(out)
