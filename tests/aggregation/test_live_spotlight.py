@@ -124,6 +124,7 @@ def test_post_first_announces_the_spotlight_without_its_text_to_students_yet_to_
             assert shown.select_one("#spotlight") is not None  # he knows something is up
             assert "hidden-note" in shown.select_one("#spotlight-text")["class"]
             assert "Not for Bob yet" not in event.data
+            assert "Act now" not in event.data and "spotlight-meta" not in event.data
             assert shown.select_one("#spotlight-link") is None
             # Ann has posted: she reads it.
             assert spotlight_of(ann.next()).select_one("#spotlight-text").text == "Not for Bob yet"

@@ -146,8 +146,11 @@ def test_post_first_hides_the_spotlit_text_until_the_student_posts(client, world
     ann = post_position(client, world, discussion, "ann")
     assert put(client, world, discussion, "position", ann["id"]).status_code == 200
     waiting = shown(client, world, discussion, "bob")
-    assert waiting["type"] == "position" and waiting["id"] == ann["id"]
-    assert waiting["text"] is None
+    # Bob learns that a position is in the spotlight, and nothing of it: post-first withholds
+    # peers' posts altogether (their ids and options included) until he has posted.
+    assert waiting["type"] == "position" and waiting["text"] is None
+    assert waiting["id"] is None and waiting["position_id"] is None
+    assert waiting["option"] is None
     assert shown(client, world, discussion, "ann")["text"] == "We should act now."
     assert shown(client, world, discussion, "prof")["text"] == "We should act now."
     post_position(client, world, discussion, "bob", option="wait")

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from sqlmodel import Session
 
 from ethicsforum.db import utcnow
-from ethicsforum.discussions import events
+from ethicsforum.discussions import events, present
 from ethicsforum.discussions import service as discussions
 from ethicsforum.discussions.models import Claim, Position, Rebuttal
 from ethicsforum.errors import Invalid
@@ -23,13 +23,19 @@ from ethicsforum.errors import Invalid
 
 @dataclass(frozen=True)
 class Shown:
-    """The spotlight as one viewer may see it; no author, so the room sees no names."""
+    """The spotlight as one viewer may see it; no author, so the room sees no names.
+
+    A student whom post-first keeps from peers' posts learns only that something of this
+    type is in the spotlight: id, position, option, framework, direction and text are None
+    (discussions.present.withheld). A post hidden since keeps its option, as in any list,
+    but not its text.
+    """
 
     type: str  # "position" or "claim"
-    id: int
-    position_id: int
-    option: str
-    option_label: str
+    id: int | None
+    position_id: int | None
+    option: str | None
+    option_label: str | None
     set_at: datetime
     # None when this viewer may not read it (hidden since, or post-first before posting).
     text: str | None
@@ -120,8 +126,17 @@ def current(session: Session, *, found: discussions.Access) -> Shown | None:
     position = post if isinstance(post, Position) else session.get(Position, post.position_id)
     if position is None:
         return None
-    readable = discussions.sees_peers(session, found)
-    concealed = not readable or (post.hidden_at is not None and not found.is_faculty)
+    if present.withheld(session, found, post):
+        return Shown(
+            type=d.spotlight_type,
+            id=None,
+            position_id=None,
+            option=None,
+            option_label=None,
+            set_at=d.spotlight_at,
+            text=None,
+        )
+    concealed = post.hidden_at is not None and not found.is_faculty
     text = claim.text if claim is not None else position.summary
     return Shown(
         type=d.spotlight_type,

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from ethicsforum.accounts.models import Account
 from ethicsforum.discussions.models import Anonymity, Claim, Position, Rebuttal
-from ethicsforum.discussions.service import Access, active_claims
+from ethicsforum.discussions.service import Access, active_claims, sees_peers
 from ethicsforum.moderation.models import ExemplaryMark
 
 # 64 x 64 x 100 labels; derived from a per-discussion key, so the same student has the same
@@ -303,6 +303,16 @@ def _claims(claims: Sequence[Claim], concealed: bool) -> list[ClaimPublic]:
         )
         for c in claims
     ]
+
+
+def withheld(session: Session, found: Access, post: Position | Rebuttal) -> bool:
+    """Whether post-first withholds this post from this viewer altogether.
+
+    A student who has not posted in a post-first discussion sees no peer's post: not its
+    text, not its option, framework or direction, not even its id (service.sees_peers, the
+    rule positions_of and get_position apply). Their own post stays theirs.
+    """
+    return post.author_id != found.account.id and not sees_peers(session, found)
 
 
 def _concealed(found: Access, post: Position | Rebuttal) -> bool:
