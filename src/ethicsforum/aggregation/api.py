@@ -129,12 +129,13 @@ def case_comparison(
     request: Request, session: SessionDep, account: ApiAccount, slug: str
 ) -> dict[str, Any]:
     """How each cohort that discussed this case reasoned: option counts and the framework x
-    option matrix per discussion, side by side."""
+    option matrix per discussion, side by side; counts under 5 are null."""
     view, compared = service.compare(
         session, slug=slug, viewer=account, cache=summary_cache(request)
     )
     return {
         "slug": view.case.slug,
         "title": view.version.title,
+        "suppressed_below": service.SMALL_COUNT,
         "discussions": [c.public() for c in compared],
     }

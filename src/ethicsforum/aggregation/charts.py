@@ -8,6 +8,7 @@ in greyscale.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from string import ascii_uppercase
 
@@ -26,7 +27,7 @@ class Bar:
     key: str
     letter: str
     label: str
-    count: int
+    count: int | None  # None: withheld (the comparison's small counts), drawn as "<5"
     y: float
     width: float
     label_y: float
@@ -39,19 +40,30 @@ class OptionBars:
     bar_height: float
     x: float
     bars: list[Bar]
-    total: int
+    total: int | None
 
 
-def option_bars(summary: Summary, labels: dict[str, str]) -> OptionBars:
-    """Horizontal bars, one per option, each with its label above it."""
+def option_bars(
+    summary: Summary,
+    labels: dict[str, str],
+    *,
+    counts: Mapping[str, int | None] | None = None,
+    total: int | None = -1,
+) -> OptionBars:
+    """Horizontal bars, one per option, each with its label above it.
+
+    `counts` and `total` replace the summary's own (the comparison's, with small counts
+    withheld as None: such a bar is not drawn, so its length gives nothing away).
+    """
     marks = letters(summary.option_keys)
     top, row, bar_height, x = 8.0, 52.0, 24.0, 4.0
     span = WIDTH - x - 56
-    largest = max(summary.options.values(), default=0) or 1
+    shown: Mapping[str, int | None] = summary.options if counts is None else counts
+    largest = max((n for n in shown.values() if n is not None), default=0) or 1
     bars = []
     for i, key in enumerate(summary.option_keys):
-        count = summary.options.get(key, 0)
-        width = span * count / largest
+        count = shown.get(key, 0)
+        width = span * (count or 0) / largest
         y = top + i * row + 20
         bars.append(
             Bar(
@@ -70,7 +82,7 @@ def option_bars(summary: Summary, labels: dict[str, str]) -> OptionBars:
         bar_height=bar_height,
         x=x,
         bars=bars,
-        total=summary.positions,
+        total=summary.positions if total == -1 else total,
     )
 
 
@@ -80,8 +92,8 @@ class HeatCell:
     key: str
     x: float
     y: float
-    supports: int
-    challenges: int
+    supports: int | None  # None: withheld, drawn as "<5" on a blank cell
+    challenges: int | None
     supports_opacity: float
     challenges_opacity: float
 
@@ -99,21 +111,35 @@ class HeatMap:
     largest: int
 
 
-def heat_map(summary: Summary) -> HeatMap:
-    """Frameworks by options; each cell split into claims for (top) and against (bottom)."""
+def heat_map(
+    summary: Summary, *, matrix: Mapping[str, Mapping[str, Mapping[str, int | None]]] | None = None
+) -> HeatMap:
+    """Frameworks by options; each cell split into claims for (top) and against (bottom).
+
+    `matrix` replaces the summary's own (the comparison's, with small counts withheld).
+    """
     marks = letters(summary.option_keys)
     label_width, head, cell_height = 130.0, 28.0, 48.0
     cell_width = (WIDTH - label_width) / max(len(summary.option_keys), 1)
-    frameworks = list(summary.frameworks)
+    shown: Mapping[str, Mapping[str, Mapping[str, int | None]]] = (
+        summary.frameworks if matrix is None else matrix
+    )
+    frameworks = list(shown)
     largest = max(
-        (n for row in summary.frameworks.values() for cell in row.values() for n in cell.values()),
+        (
+            n
+            for row in shown.values()
+            for cell in row.values()
+            for n in cell.values()
+            if n is not None
+        ),
         default=0,
     )
     scale = largest or 1
     cells = []
     for r, framework in enumerate(frameworks):
         for c, key in enumerate(summary.option_keys):
-            cell = summary.frameworks[framework].get(key, {})
+            cell = shown[framework].get(key, {})
             supports, challenges = cell.get("supports", 0), cell.get("challenges", 0)
             cells.append(
                 HeatCell(

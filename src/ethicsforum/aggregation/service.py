@@ -685,9 +685,23 @@ def tensions(
 # ---- comparison across cohorts -----------------------------------------------------------
 
 
+# Counts under this are withheld from the cross-cohort comparison (null in JSON, "<5" on the
+# page): in a small cohort a count of one or two points at a person. The cohort's own
+# faculty still read the real counts on the discussion's summary page.
+SMALL_COUNT = 5
+
+
+def suppressed(n: int) -> int | None:
+    """A count as the comparison may show it: None when under SMALL_COUNT (zero included,
+    or the others would give the withheld ones away)."""
+    return None if n < SMALL_COUNT else n
+
+
 @dataclass(frozen=True)
 class Compared:
-    """One discussion of a case, as the comparison shows it: anonymous aggregates only."""
+    """One discussion of a case, as the comparison shows it: anonymous aggregates only,
+    each count under SMALL_COUNT withheld (see the properties; `summary` is not for display).
+    """
 
     discussion_id: int
     title: str
@@ -698,6 +712,42 @@ class Compared:
     option_labels: dict[str, str]
     summary: Summary
 
+    @property
+    def options(self) -> dict[str, int | None]:
+        return {key: suppressed(self.summary.options.get(key, 0)) for key in self.option_keys}
+
+    @property
+    def option_keys(self) -> list[str]:
+        return list(self.summary.option_keys)
+
+    @property
+    def frameworks(self) -> dict[str, dict[str, dict[str, int | None]]]:
+        """The framework x option matrix, each for/against count withheld under SMALL_COUNT."""
+        return {
+            framework: {
+                key: {
+                    direction: suppressed(row.get(key, {}).get(direction, 0))
+                    for direction in ("supports", "challenges")
+                }
+                for key in self.option_keys
+            }
+            for framework, row in self.summary.frameworks.items()
+        }
+
+    @property
+    def withheld(self) -> bool:
+        """Whether any option count is withheld."""
+        return any(n is None for n in self.options.values())
+
+    @property
+    def positions(self) -> int | None:
+        # With an option count withheld, the total would give it away (total minus the rest).
+        return None if self.withheld else suppressed(self.summary.positions)
+
+    @property
+    def participants(self) -> int | None:
+        return suppressed(self.summary.participants)
+
     def public(self) -> dict[str, Any]:
         return {
             "discussion_id": self.discussion_id,
@@ -706,11 +756,11 @@ class Compared:
             "created_at": self.created_at.isoformat(),
             "case_version": self.case_version,
             "phase": self.phase,
-            "participants": self.summary.participants,
-            "positions": self.summary.positions,
+            "participants": self.participants,
+            "positions": self.positions,
             "rebuttals": self.summary.rebuttals,
-            "options": self.summary.options,
-            "frameworks": self.summary.frameworks,
+            "options": self.options,
+            "frameworks": self.frameworks,
         }
 
 

@@ -184,8 +184,11 @@ def case_comparison_page(
     columns = [
         {
             "c": c,
-            "bars": charts.option_bars(c.summary, c.option_labels),
-            "heat": charts.heat_map(c.summary),
+            # The comparison's counts, small ones withheld; never the summary's own.
+            "bars": charts.option_bars(
+                c.summary, c.option_labels, counts=c.options, total=c.positions
+            ),
+            "heat": charts.heat_map(c.summary, matrix=c.frameworks),
             "letters": charts.letters(c.summary.option_keys),
         }
         for c in compared
@@ -193,5 +196,10 @@ def case_comparison_page(
     return render(
         request,
         "aggregation/comparison.html",
-        {"view": view, "v": view.version, "columns": columns},
+        {
+            "view": view,
+            "v": view.version,
+            "columns": columns,
+            "small_count": service.SMALL_COUNT,
+        },
     )
