@@ -284,6 +284,7 @@ def test_a_committee_member_revises_curates_exports_and_reimports_a_case(
     try:
         with Session(other_engine, expire_on_commit=False) as other_session:
             make_account(other_session, username="carla", role="committee")
+            make_account(other_session, username="otto", role="admin")
     finally:
         other_engine.dispose()
 
@@ -291,13 +292,19 @@ def test_a_committee_member_revises_curates_exports_and_reimports_a_case(
         with httpx.Client(base_url=other_url, timeout=10) as client:
             headers = bearer(client, "carla")
             assert client.get(f"/api/v1/cases/{SLUG}", headers=headers).status_code == 404
+            # Imported cases arrive as drafts for the library's own review; that installation's
+            # admin keeps the curated status, with a reason that is audited.
+            keep = {"keep_status": "true", "reason": "Curated by our partner library"}
+            admin = bearer(client, "otto")
             imported = client.post(
                 "/api/v1/cases/import",
+                params=keep,
                 content=exported,
-                headers={**headers, "Content-Type": "text/markdown"},
+                headers={**admin, "Content-Type": "text/markdown"},
             )
             assert imported.status_code == 201, imported.text
             assert imported.json()["slug"] == SLUG
+            assert imported.json()["status"] == "curated"
             again = client.post(
                 "/api/v1/cases/import",
                 content=exported,
