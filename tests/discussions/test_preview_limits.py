@@ -114,3 +114,23 @@ def test_nested_or_pathological_markdown_at_the_cap_renders_quickly(text):
     render_markdown(text[:MAX_BODY])
     assert time.perf_counter() - started < 1
     assert render_markdown("> " * 200 + "deep").count("<blockquote>") <= 20
+
+
+def test_the_editors_live_check_reads_no_more_than_a_case_may_hold():
+    from starlette.datastructures import FormData
+
+    from ethicsforum.cases import editor, editor_page
+
+    form = editor.from_form(
+        FormData(
+            [
+                ("vignette", "The patient said no. " * 50_000),
+                ("learning_objectives", "Explain it.\n" * 50_000),
+                ("tags", "a," * 50_000),
+            ]
+        )
+    )
+    fields = editor_page.deid_fields(form)
+    assert max(len(text) for text in fields.values()) == MAX_VIGNETTE
+    assert sum(name.startswith("learning_objectives.") for name in fields) == 30
+    assert sum(name.startswith("tags.") for name in fields) == 20

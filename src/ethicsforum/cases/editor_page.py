@@ -20,7 +20,7 @@ from ethicsforum.cases.editor import (
     lines_of,
     list_limits,
 )
-from ethicsforum.cases.fileformat import SLUG_HINT
+from ethicsforum.cases.fileformat import MAX_VIGNETTE, SLUG_HINT
 from ethicsforum.markdown import render_markdown
 
 # ---- de-identification warnings (cases/deid.py) -----------------------------------------
@@ -36,6 +36,9 @@ def deid_fields(form: EditorForm) -> dict[str, str]:
 
     The names match deid.content_fields, so an accepted warning is recognised here too.
     References are left out, as cases.deid leaves them: citations carry names and dates.
+    The check runs as the editor is typed in, so what it reads is bounded like the case:
+    lists at their most entries and each text at the vignette's length (a longer field is
+    refused by validation anyway).
     """
     values = form.values
     fields = {
@@ -46,14 +49,16 @@ def deid_fields(form: EditorForm) -> dict[str, str]:
     for row in form.rows:
         if row.label.strip():
             fields[f"options.{row.index}.label"] = row.label
-    for n, objective in enumerate(lines_of(values["learning_objectives"])):
+    objectives = lines_of(values["learning_objectives"])
+    for n, objective in enumerate(objectives[: list_limits("learning_objectives")[1]]):
         fields[f"learning_objectives.{n}"] = objective
-    for n, tag in enumerate(t.strip() for t in values["tags"].split(",") if t.strip()):
+    tags = [t.strip() for t in values["tags"].split(",") if t.strip()]
+    for n, tag in enumerate(tags[: list_limits("tags")[1]]):
         fields[f"tags.{n}"] = tag
     for key in FOUR_BOX_KEYS:
         if values[f"four_box-{key}"].strip():
             fields[f"four_box.{key}"] = values[f"four_box-{key}"]
-    return fields
+    return {name: text[:MAX_VIGNETTE] for name, text in fields.items()}
 
 
 def form_name(deid_field: str) -> str:
