@@ -57,6 +57,16 @@ def _cohort_leader(account: ApiAccount) -> Account:
 CohortLeader = Annotated[Account, Depends(_cohort_leader)]
 
 
+def _code_joiner(account: ApiAccount) -> Account:
+    # Before the body is read: a faculty account learns nothing about any code it sends.
+    if not policy.may_join_with_code(account):
+        raise cohorts.NotAllowed(cohorts.JOIN_CODES_ARE_FOR_STUDENTS)
+    return account
+
+
+CodeJoiner = Annotated[Account, Depends(_code_joiner)]
+
+
 def _case_writer(account: ApiAccount) -> Account:
     if not policy.may_write_cases(account):
         raise HTTPException(403, "only faculty, committee members and admins write cases")
