@@ -48,6 +48,4 @@ def event(name: str, **fields: Value) -> None:
     line = " ".join(
         [f"event={_format(name)}", *(f"{key}={_format(value)}" for key, value in present.items())]
     )
-    log.info(
-        "security %s", line, extra={"security_event": name, "security_fields": present}
-    )
+    log.info("security %s", line, extra={"security_event": name, "security_fields": present})

@@ -56,7 +56,9 @@ def test_a_join_code_never_lets_a_non_student_in(client, session, people, who):
     if who != "admin":  # admins see every cohort anyway
         url = f"/api/v1/cohorts/{cohort['id']}"
         assert client.get(url, headers=people[who]).status_code == 404
-        assert client.get(f"/api/v1/cohorts/{cohort['id']}", headers=people["ann"]).status_code == 404
+        assert (
+            client.get(f"/api/v1/cohorts/{cohort['id']}", headers=people["ann"]).status_code == 404
+        )
 
 
 def test_a_student_still_joins_as_a_student(client, session, people):
@@ -123,9 +125,13 @@ def test_the_last_faculty_member_stays_even_when_the_creator_has_left(client, se
     cohort = create(client, people["prof"])
     url = f"/api/v1/cohorts/{cohort['id']}/members"
     client.post(url, json={"username": "otherprof"}, headers=people["prof"])
-    creator = fresh(session).exec(
-        select(Membership).where(Membership.cohort_id == cohort["id"]).order_by(Membership.id)
-    ).first()
+    creator = (
+        fresh(session)
+        .exec(
+            select(Membership).where(Membership.cohort_id == cohort["id"]).order_by(Membership.id)
+        )
+        .first()
+    )
     assert creator is not None
     creator.removed_at = utcnow()
     session.add(creator)
@@ -187,9 +193,12 @@ def test_guessing_join_codes_is_answered_429_after_ten_failures(limited, session
         )
         assert right.status_code == 429
         # The limit is on joining only: the guesser can still sign in.
-        assert client.post(
-            "/api/v1/auth/token", data={"username": "guesser", "password": "x" * 12}
-        ).status_code == 401
+        assert (
+            client.post(
+                "/api/v1/auth/token", data={"username": "guesser", "password": "x" * 12}
+            ).status_code
+            == 401
+        )
     count = fresh(session).exec(select(func.count()).select_from(Membership)).one()
     assert count == 1
 

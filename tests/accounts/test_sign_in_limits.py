@@ -50,9 +50,7 @@ def test_someone_elses_failures_do_not_lock_the_owner_out(from_address, session)
     assert token(attacker, "jo", PASSWORD) == 429
 
 
-def test_a_hundred_failures_from_many_addresses_lock_the_account_everywhere(
-    from_address, session
-):
+def test_a_hundred_failures_from_many_addresses_lock_the_account_everywhere(from_address, session):
     make_account(session, username="jo")
     failures = 0
     for n in range(12):  # 9 from each of 12 addresses: never 10 from one

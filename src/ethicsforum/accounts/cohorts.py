@@ -270,21 +270,31 @@ def remove_member(
     )
 
 
+def require_code_joiner(account: Account, *, address: str) -> None:
+    """Raise NotAllowed (and log it) unless this account may join cohorts with a code."""
+    if not policy.may_join_with_code(account):
+        security_log.event(
+            "join_refused", username=account.username, role=account.role, address=address
+        )
+        raise NotAllowed(JOIN_CODES_ARE_FOR_STUDENTS)
+
+
 def join(
-    session: Session, *, code: str, account: Account, address: str, rate_limited: bool
+    session: Session,
+    *,
+    code: str,
+    account: Account,
+    address: str = "local",
+    rate_limited: bool = True,
 ) -> Cohort:
-    """Join the cohort whose code this is, as a student.
+    """Join the cohort whose code this is, as a student (limits on unless told otherwise).
 
     Raises NotAllowed for anyone but a student account (whatever the code), TooManyAttempts
     once this account or address has failed too often, NotFound for an unknown code (and
     counts it), NotAllowed for someone faculty removed (faculty can add them back), and
     returns the cohort unchanged for a current member.
     """
-    if not policy.may_join_with_code(account):
-        security_log.event(
-            "join_refused", username=account.username, role=account.role, address=address
-        )
-        raise NotAllowed(JOIN_CODES_ARE_FOR_STUDENTS)
+    require_code_joiner(account, address=address)
     if rate_limited:
         try:
             ratelimit.check_join(session, account_id=account.id or 0, address=address)

@@ -57,10 +57,11 @@ def _cohort_leader(account: ApiAccount) -> Account:
 CohortLeader = Annotated[Account, Depends(_cohort_leader)]
 
 
-def _code_joiner(account: ApiAccount) -> Account:
+def _code_joiner(request: Request, account: ApiAccount) -> Account:
     # Before the body is read: a faculty account learns nothing about any code it sends.
-    if not policy.may_join_with_code(account):
-        raise cohorts.NotAllowed(cohorts.JOIN_CODES_ARE_FOR_STUDENTS)
+    cohorts.require_code_joiner(
+        account, address=request.client.host if request.client else "unknown"
+    )
     return account
 
 

@@ -103,7 +103,11 @@ def create_account(session: Session, *, new: NewAccount, by: str = "system") -> 
     session.add(account)
     session.commit()
     security_log.event(
-        "account_created", username=account.username, role=account.role, account_id=account.id, by=by
+        "account_created",
+        username=account.username,
+        role=account.role,
+        account_id=account.id,
+        by=by,
     )
     return account
 

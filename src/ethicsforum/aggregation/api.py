@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from ethicsforum import security_log
 from ethicsforum.accounts.deps import ApiAccount
 from ethicsforum.aggregation import brief, service, spotlight
 from ethicsforum.db import SessionDep
@@ -101,6 +102,14 @@ def export_discussion(
 ) -> Response:
     """The debate brief (markdown), participation per student (csv) or everything (json)."""
     discussion_id = found.discussion.id
+    if format in {"csv", "json"}:  # the ones with students' names in them
+        security_log.event(
+            "export_with_names",
+            kind=f"discussion_{format}",
+            discussion_id=discussion_id,
+            cohort_id=found.cohort.id,
+            username=found.account.username,
+        )
     if format == "csv":
         rows = participation.participation(session, found=found)
         return Response(

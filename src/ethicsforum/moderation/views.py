@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import col, func, select
 
+from ethicsforum import security_log
 from ethicsforum.accounts import policy
 from ethicsforum.accounts.models import Account
 from ethicsforum.accounts.web import PageAccount, PageViewer
@@ -286,6 +287,13 @@ def participation_csv(session: SessionDep, account: PageAccount, discussion_id: 
     body = participation.to_csv(
         participation.participation(session, found=found), frameworks=found.frameworks
     )
+    security_log.event(
+        "export_with_names",
+        kind="discussion_csv",
+        discussion_id=discussion_id,
+        cohort_id=found.cohort.id,
+        username=account.username,
+    )
     return Response(
         body,
         media_type="text/csv; charset=utf-8",
@@ -402,6 +410,9 @@ def cohort_participation_page(
 def cohort_participation_csv(session: SessionDep, account: PageAccount, cohort_id: int) -> Response:
     cohort, rows, frameworks, _ = _cohort_rows(session, account, cohort_id)
     rows.sort(key=lambda r: r.account.display_name.lower())
+    security_log.event(
+        "export_with_names", kind="cohort_csv", cohort_id=cohort.id, username=account.username
+    )
     return Response(
         participation.to_csv(rows, frameworks=frameworks),
         media_type="text/csv; charset=utf-8",
