@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -10,6 +11,9 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger(__name__)
 
 
 class DomainError(Exception):
@@ -89,6 +93,9 @@ _HTTP_TITLES = {
 }
 
 
+NOTHING_HERE = "There is nothing at this address, or you may not see it."
+
+
 def _describe(error: dict[str, Any]) -> str:
     loc = [str(p) for p in error.get("loc", ()) if p not in ("query", "body", "path", "form")]
     where = ".".join(loc)
@@ -130,7 +137,12 @@ def install(app: FastAPI) -> None:
             # which no UTF-8 can carry) must not turn a 422 into a 500.
             body = json.dumps({"detail": jsonable_encoder(exc.errors())})
             return Response(body, status_code=422, media_type="application/json")
-        problems = [_describe(e) for e in exc.errors()]
+        errors = exc.errors()
+        if errors and all(tuple(e.get("loc", ()))[:1] == ("path",) for e in errors):
+            # An id in a page's address that no row could have (0, -1, 20 digits): the page
+            # cannot exist, so it answers like one that does not.
+            return _page(request, 404, _HTTP_TITLES[404], NOTHING_HERE)
+        problems = [_describe(e) for e in errors]
         return _page(
             request,
             422,
@@ -150,13 +162,59 @@ def install(app: FastAPI) -> None:
         message = (
             exc.detail
             if isinstance(exc.detail, str) and exc.status_code != 404
-            else (
-                "There is nothing at this address, or you may not see it."
-                if exc.status_code == 404
-                else str(exc.detail)
-            )
+            else (NOTHING_HERE if exc.status_code == 404 else str(exc.detail))
         )
         response = _page(request, exc.status_code, title, message)
         if headers:
             response.headers.update(headers)
         return response
+
+
+def internal_error(request: Request) -> Response:
+    """The answer to a failure nobody foresaw: JSON under /api/, else a page in the site's style."""
+    if is_api(request):
+        return JSONResponse({"detail": "internal error"}, status_code=500)
+    message = "Something went wrong on our side. It has been logged; please try again later."
+    try:
+        return _page(request, 500, "Something went wrong", message)
+    except Exception:
+        # The page itself failed (a template or the sign-in it shows): a plain page, no less.
+        log.exception("the error page could not be rendered")
+        title = "Something went wrong"
+        body = f"<!doctype html><title>{title}</title><h1>{title}</h1><p>{message}</p>"
+        return Response(body, status_code=500, media_type="text/html")
+
+
+class LastResort:
+    """Turn an unexpected exception into a 500 answer that still carries the security headers.
+
+    Starlette's own ServerErrorMiddleware sits outside every middleware we add, so its plain
+    "Internal Server Error" leaves without the headers SecurityHeaders adds; this one sits
+    just inside SecurityHeaders. It logs the traceback with the request's method and path
+    and does not re-raise (the log line is the record). When the response had already
+    started (a stream), nothing more can be sent and the exception goes on to the server.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception:
+            log.exception("unexpected error answering %s %s", scope["method"], scope["path"])
+            if started:
+                raise
+            response = internal_error(Request(scope, receive))
+            await response(scope, receive, send)

@@ -72,6 +72,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.add_middleware(CsrfCookie)
     app.add_middleware(InputGuard)
+    # Inside SecurityHeaders, so even an unexpected 500 carries them.
+    app.add_middleware(errors.LastResort)
     app.add_middleware(SecurityHeaders)
 
     return app
