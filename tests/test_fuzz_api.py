@@ -30,7 +30,7 @@ from tests.factories import make_account, token_for
 ROLES = ("student", "faculty", "admin")
 SEED = 20261211
 # Generated examples per operation and mode, besides the coverage phase's boundary cases.
-MAX_EXAMPLES = 8
+MAX_EXAMPLES = 5
 
 
 @schemathesis.serializer("application/zip")
