@@ -29,6 +29,7 @@ from ethicsforum.accounts.schemas import (
     TokenPublic,
 )
 from ethicsforum.db import SessionDep
+from ethicsforum.params import Id
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -146,7 +147,7 @@ def join_cohort(
 
 @router.get("/cohorts/{cohort_id}", response_model=CohortPublic)
 def get_cohort(
-    request: Request, session: SessionDep, account: ApiAccount, cohort_id: int
+    request: Request, session: SessionDep, account: ApiAccount, cohort_id: Id
 ) -> CohortPublic:
     """A cohort: every member for its faculty and admins, only yourself for a student."""
     found = cohorts.access(session, cohort_id=cohort_id, account=account)

@@ -11,6 +11,7 @@ from ethicsforum.accounts import cohorts, policy, service
 from ethicsforum.accounts.cohorts import CohortAccess
 from ethicsforum.accounts.models import Account, ApiToken
 from ethicsforum.db import SessionDep
+from ethicsforum.params import Id
 
 # The API authenticates by bearer token only, never by cookie.
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -77,7 +78,7 @@ def _case_writer(account: ApiAccount) -> Account:
 CaseWriter = Annotated[Account, Depends(_case_writer)]
 
 
-def _managed_cohort(cohort_id: int, account: ApiAccount, session: SessionDep) -> CohortAccess:
+def _managed_cohort(cohort_id: Id, account: ApiAccount, session: SessionDep) -> CohortAccess:
     # A dependency, so a member who may not manage gets 403 whatever body they sent.
     return cohorts.managed(session, cohort_id=cohort_id, account=account)
 

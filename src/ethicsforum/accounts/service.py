@@ -56,7 +56,8 @@ def check_password_strength(
     if len(password) < MIN_PASSWORD_LENGTH:
         return [f"password must be at least {MIN_PASSWORD_LENGTH} characters"]
     # zxcvbn's run time grows with length; the first 100 characters tell enough.
-    result = zxcvbn(password[:100], user_inputs=[username, display_name, "ethicsforum"])
+    # zxcvbn refuses (ValueError) more than 72 characters; the start is what it can judge.
+    result = zxcvbn(password[:72], user_inputs=[username, display_name, "ethicsforum"])
     if result["score"] < MIN_PASSWORD_SCORE:
         hint = result["feedback"].get("warning") or "it is too easy to guess"
         return [

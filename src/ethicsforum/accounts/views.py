@@ -16,6 +16,7 @@ from ethicsforum.accounts.web import PageAccount, SignedInDep, safe_next
 from ethicsforum.db import SessionDep
 from ethicsforum.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from ethicsforum.errors import DomainError
+from ethicsforum.params import Id
 from ethicsforum.templating import render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -277,7 +278,7 @@ def _cohort_context(
 
 @router.get("/cohorts/{cohort_id}", name="cohort_page")
 def cohort_page(
-    request: Request, session: SessionDep, account: PageAccount, cohort_id: int
+    request: Request, session: SessionDep, account: PageAccount, cohort_id: Id
 ) -> Response:
     found = cohorts.access(session, cohort_id=cohort_id, account=account)
     return render(
@@ -290,7 +291,7 @@ def cohort_add_member(
     request: Request,
     session: SessionDep,
     account: PageAccount,
-    cohort_id: int,
+    cohort_id: Id,
     username: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     found = cohorts.managed(session, cohort_id=cohort_id, account=account)
@@ -305,7 +306,7 @@ def cohort_add_member(
 
 @router.post("/cohorts/{cohort_id}/members/{username}/remove", name="cohort_remove_member")
 def cohort_remove_member(
-    request: Request, session: SessionDep, account: PageAccount, cohort_id: int, username: str
+    request: Request, session: SessionDep, account: PageAccount, cohort_id: Id, username: str
 ) -> Response:
     found = cohorts.managed(session, cohort_id=cohort_id, account=account)
     try:

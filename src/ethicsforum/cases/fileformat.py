@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ethicsforum.cases.models import CaseStatus
+from ethicsforum.params import BodyVersion
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SLUG_HINT = "lowercase letters, digits and single hyphens, e.g. duty-to-warn-partner"
@@ -70,7 +71,7 @@ class DerivedFrom(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     slug: str
-    version: int = Field(ge=1)
+    version: BodyVersion
 
     @field_validator("slug")
     @classmethod
@@ -155,7 +156,7 @@ class CaseDocument(CaseContent):
 
     slug: str = Field(min_length=1, max_length=80)
     status: CaseStatus = CaseStatus.draft
-    version: int = Field(default=1, ge=1)
+    version: BodyVersion = 1
 
     @field_validator("slug")
     @classmethod

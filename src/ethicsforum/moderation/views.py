@@ -21,6 +21,7 @@ from ethicsforum.errors import DomainError, Invalid, NotFound
 from ethicsforum.moderation import participation, service
 from ethicsforum.moderation.service import Criterion, Target
 from ethicsforum.notifications.models import Notification
+from ethicsforum.params import Id, OptionalQueryId, Page
 from ethicsforum.templating import render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -110,7 +111,7 @@ def flag_dismiss_submit(
     request: Request,
     session: SessionDep,
     account: PageAccount,
-    flag_id: int,
+    flag_id: Id,
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     flag_row, t = service.get_flag(session, flag_id=flag_id, account=account)
@@ -137,7 +138,7 @@ def moderate_post_page(
     session: SessionDep,
     account: PageAccount,
     plural: str,
-    post_id: int,
+    post_id: Id,
     done: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
     t = service.target(session, kind=_kind(plural), post_id=post_id, account=account)
@@ -150,7 +151,7 @@ def moderate_post_submit(
     session: SessionDep,
     account: PageAccount,
     plural: str,
-    post_id: int,
+    post_id: Id,
     action: str,
     reason: Annotated[str, Form(max_length=500)] = "",
     note: Annotated[str, Form(max_length=2000)] = "",
@@ -251,7 +252,7 @@ def participation_page(
     request: Request,
     session: SessionDep,
     account: PageAccount,
-    discussion_id: int,
+    discussion_id: Id,
     sort: Annotated[
         str, Query(pattern="^(name|positions|rebuttals|claims|exemplary|flags)$")
     ] = "name",
@@ -281,7 +282,7 @@ def participation_page(
 
 
 @router.get("/discussions/{discussion_id}/participation.csv", name="participation_csv")
-def participation_csv(session: SessionDep, account: PageAccount, discussion_id: int) -> Response:
+def participation_csv(session: SessionDep, account: PageAccount, discussion_id: Id) -> Response:
     found = discussions.access(session, discussion_id=discussion_id, account=account)
     discussions.require_faculty(found)
     body = participation.to_csv(
@@ -322,8 +323,8 @@ def audit_page(
     request: Request,
     session: SessionDep,
     account: PageAccount,
-    discussion_id: Annotated[int | None, Query(ge=1)] = None,
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    discussion_id: OptionalQueryId = None,
+    page: Page = 1,
 ) -> Response:
     if not policy.may_create_cohort(account):
         raise discussions.NotAllowed("the audit log is for faculty and admins")
@@ -378,7 +379,7 @@ def cohort_participation_page(
     request: Request,
     session: SessionDep,
     account: PageAccount,
-    cohort_id: int,
+    cohort_id: Id,
     sort: Annotated[
         str, Query(pattern="^(name|positions|rebuttals|claims|exemplary|flags)$")
     ] = "name",
@@ -407,7 +408,7 @@ def cohort_participation_page(
 
 
 @router.get("/cohorts/{cohort_id}/participation.csv", name="cohort_participation_csv")
-def cohort_participation_csv(session: SessionDep, account: PageAccount, cohort_id: int) -> Response:
+def cohort_participation_csv(session: SessionDep, account: PageAccount, cohort_id: Id) -> Response:
     cohort, rows, frameworks, _ = _cohort_rows(session, account, cohort_id)
     rows.sort(key=lambda r: r.account.display_name.lower())
     security_log.event(
