@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from sqlalchemy.engine import Engine
@@ -130,8 +130,24 @@ def serve(
         # Event streams stay open until the client leaves; do not wait on them for ever.
         timeout_graceful_shutdown=5,
         log_level="info",
+        log_config=_log_config(),
         proxy_headers=False,
     )
+
+
+def _log_config() -> dict[str, Any]:
+    """Uvicorn's logging, plus our own loggers (security events among them) on its handler."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["ethicsforum"] = {
+        "handlers": ["default"],
+        "level": "INFO",
+        "propagate": False,
+    }
+    return config
 
 
 @db_app.command("upgrade")
@@ -384,6 +400,7 @@ def users_create(
                     display_name=display_name,
                     profession=profession,
                 ),
+                by="cli",
             )
         except DomainError as exc:
             die(exc.message)

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger(__name__)
 
 
 class DomainError(Exception):
@@ -60,6 +65,68 @@ class Invalid(DomainError):
         self.problems = problems or []
 
 
+class ErrorDetail(BaseModel):
+    """Every refusal of the API: a message, or (413, some 409s) a list of problems."""
+
+    detail: str | list[dict[str, Any]]
+
+
+class Problem(BaseModel):
+    """One problem of a 422, in FastAPI's shape; `input` and `ctx` may come with it."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class Problems(BaseModel):
+    """A 422: every problem with what was sent."""
+
+    detail: list[Problem]
+
+
+# Documented on every API operation (main.py includes the API routers with it): any of them
+# may be asked without a token, by a role that may not, about a row that is not there or not
+# the caller's, in a state that forbids it, too large, too often, or with bad input.
+API_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorDetail, "description": "The body could not be read (not UTF-8, not JSON)"},
+    401: {"model": ErrorDetail, "description": "No valid bearer token"},
+    403: {"model": ErrorDetail, "description": "This role may not do this"},
+    404: {"model": ErrorDetail, "description": "Absent, or not visible to this account"},
+    405: {"model": ErrorDetail, "description": "Not a method of this address (see Allow)"},
+    409: {"model": ErrorDetail, "description": "In conflict with the current state"},
+    413: {"model": ErrorDetail, "description": "Body larger than 1 MiB"},
+    422: {"model": Problems, "description": "Invalid input, every problem listed"},
+    429: {"model": ErrorDetail, "description": "Rate limited (see Retry-After)"},
+}
+
+
+def errors_are_json(document: dict[str, Any]) -> dict[str, Any]:
+    """Document every 4xx/5xx answer as JSON with its schema, which it is.
+
+    FastAPI files an operation's error models under its response class's media type, so the
+    text exports would claim `text/plain` refusals; and a route's own description-only entry
+    would leave the body undocumented.
+    """
+    for operation in (op for item in document.get("paths", {}).values() for op in item.values()):
+        for status, response in operation.get("responses", {}).items():
+            if status[:1] not in ("4", "5"):
+                continue
+            content = response.get("content")
+            if not content:
+                # A route's own `responses=` entry with only a description replaces ours.
+                name = "Problems" if status == "422" else "ErrorDetail"
+                schema = {"$ref": f"#/components/schemas/{name}"}
+                response["content"] = {"application/json": {"schema": schema}}
+            elif "application/json" not in content:
+                response["content"] = {"application/json": next(iter(content.values()))}
+    return document
+
+
+def _problem(problem: dict[str, Any]) -> dict[str, Any]:
+    return {"loc": ["body"], "type": "value_error", **problem}
+
+
 def is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
@@ -89,6 +156,9 @@ _HTTP_TITLES = {
 }
 
 
+NOTHING_HERE = "There is nothing at this address, or you may not see it."
+
+
 def _describe(error: dict[str, Any]) -> str:
     loc = [str(p) for p in error.get("loc", ()) if p not in ("query", "body", "path", "form")]
     where = ".".join(loc)
@@ -104,6 +174,9 @@ def install(app: FastAPI) -> None:
             # Invalid, and conflicts that carry a list (a bundle's clashes, unaccepted
             # de-identification warnings), answer with every problem in FastAPI's shape.
             problems = getattr(exc, "problems", None)
+            if exc.status_code == 422:
+                # Always FastAPI's shape, as the contract says, even for a single message.
+                problems = [_problem(p) for p in problems or [{"msg": exc.message}]]
             if problems:
                 return JSONResponse(
                     {"detail": problems}, status_code=exc.status_code, headers=exc.headers
@@ -130,7 +203,12 @@ def install(app: FastAPI) -> None:
             # which no UTF-8 can carry) must not turn a 422 into a 500.
             body = json.dumps({"detail": jsonable_encoder(exc.errors())})
             return Response(body, status_code=422, media_type="application/json")
-        problems = [_describe(e) for e in exc.errors()]
+        errors = exc.errors()
+        if errors and all(tuple(e.get("loc", ()))[:1] == ("path",) for e in errors):
+            # An id in a page's address that no row could have (0, -1, 20 digits): the page
+            # cannot exist, so it answers like one that does not.
+            return _page(request, 404, _HTTP_TITLES[404], NOTHING_HERE)
+        problems = [_describe(e) for e in errors]
         return _page(
             request,
             422,
@@ -142,6 +220,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            # The router names only the first route that matched the path; list them all.
+            headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
         if is_api(request):
             return JSONResponse(
                 {"detail": exc.detail}, status_code=exc.status_code, headers=headers
@@ -150,13 +231,111 @@ def install(app: FastAPI) -> None:
         message = (
             exc.detail
             if isinstance(exc.detail, str) and exc.status_code != 404
-            else (
-                "There is nothing at this address, or you may not see it."
-                if exc.status_code == 404
-                else str(exc.detail)
-            )
+            else (NOTHING_HERE if exc.status_code == 404 else str(exc.detail))
         )
         response = _page(request, exc.status_code, title, message)
         if headers:
             response.headers.update(headers)
         return response
+
+
+def internal_error(request: Request) -> Response:
+    """The answer to a failure nobody foresaw: JSON under /api/, else a page in the site's style."""
+    if is_api(request):
+        return JSONResponse({"detail": "internal error"}, status_code=500)
+    message = "Something went wrong on our side. It has been logged; please try again later."
+    try:
+        return _page(request, 500, "Something went wrong", message)
+    except Exception:
+        # The page itself failed (a template or the sign-in it shows): a plain page, no less.
+        log.exception("the error page could not be rendered")
+        title = "Something went wrong"
+        body = f"<!doctype html><title>{title}</title><h1>{title}</h1><p>{message}</p>"
+        return Response(body, status_code=500, media_type="text/html")
+
+
+class LastResort:
+    """Turn an unexpected exception into a 500 answer that still carries the security headers.
+
+    Starlette's own ServerErrorMiddleware sits outside every middleware we add, so its plain
+    "Internal Server Error" leaves without the headers SecurityHeaders adds; this one sits
+    just inside SecurityHeaders. It logs the traceback with the request's method and path
+    and does not re-raise (the log line is the record). When the response had already
+    started (a stream), nothing more can be sent and the exception goes on to the server.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception:
+            log.exception("unexpected error answering %s %s", scope["method"], scope["path"])
+            if started:
+                raise
+            response = internal_error(Request(scope, receive))
+            await response(scope, receive, send)
+
+
+def _route_table(app: Any) -> list[tuple[Any, frozenset[str], bool]]:
+    """(path regex, methods, literal?) of every route, read once per app."""
+    table: list[tuple[Any, frozenset[str], bool]] | None = getattr(app.state, "method_table", None)
+    if table is None:
+        table = []
+
+        def walk(routes: Any) -> None:
+            for route in routes:
+                expand = getattr(route, "effective_candidates", None)
+                if expand is not None:
+                    walk(expand())
+                elif getattr(route, "methods", None) and getattr(route, "path_regex", None):
+                    literal = "{" not in route.path
+                    table.append((route.path_regex, frozenset(route.methods), literal))
+
+        walk(app.routes)
+        app.state.method_table = table
+    return table
+
+
+def allowed_methods(request: Request) -> list[str]:
+    path = request.url.path
+    found = set().union(*(m for regex, m, _ in _route_table(request.app) if regex.match(path)))
+    return sorted(found)
+
+
+class LiteralApiPaths:
+    """Under /api/, a literal route's address (/cohorts/join) is that resource alone.
+
+    Another method there answers 405 with Allow, instead of falling through to a route with a
+    parameter that takes "join" for an id (a 422) or "import" for a slug (a 404).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/api/"):
+            table = _route_table(scope["app"])
+            allowed = set().union(
+                *(m for regex, m, literal in table if literal and regex.match(scope["path"]))
+            )
+            if allowed and scope["method"] not in allowed:
+                allow = ", ".join(sorted(allowed))
+                response = JSONResponse(
+                    {"detail": "Method Not Allowed"}, status_code=405, headers={"Allow": allow}
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -51,11 +52,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     templating.use_directory(str(settings.templates_dir))
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.include_router(accounts_api.router)
-    app.include_router(cases_api.router)
-    app.include_router(discussions_api.router)
-    app.include_router(moderation_api.router)
-    app.include_router(aggregation_api.router)
+    app.include_router(accounts_api.router, responses=errors.API_RESPONSES)
+    app.include_router(cases_api.router, responses=errors.API_RESPONSES)
+    app.include_router(discussions_api.router, responses=errors.API_RESPONSES)
+    app.include_router(moderation_api.router, responses=errors.API_RESPONSES)
+    app.include_router(aggregation_api.router, responses=errors.API_RESPONSES)
     app.include_router(aggregation_views.router)
     app.include_router(moderation_views.router)
     app.include_router(discussions_views.router)
@@ -70,8 +71,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok"}
 
     errors.install(app)
+    document = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = errors.errors_are_json(document())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    app.add_middleware(errors.LiteralApiPaths)
     app.add_middleware(CsrfCookie)
     app.add_middleware(InputGuard)
+    # Inside SecurityHeaders, so even an unexpected 500 carries them.
+    app.add_middleware(errors.LastResort)
     app.add_middleware(SecurityHeaders)
 
     return app

@@ -107,3 +107,16 @@ def test_an_unknown_user_and_a_wrong_password_take_the_same_time(
     # Both verify an Argon2 hash; without the dummy hash an unknown name would answer in a
     # fraction of the time and give away which usernames exist.
     assert 0.5 < unknown / known < 2.0
+
+
+@pytest.mark.parametrize("length", [72, 73, 1024])
+def test_a_long_passphrase_is_judged_not_a_500(client, session, length):
+    # zxcvbn refuses more than 72 characters with a ValueError, which was a 500.
+    admin = make_account(session, role="admin")
+    phrase = ("correct horse battery staple " * 40)[:length]
+    response = client.post(
+        "/api/v1/users",
+        headers=token_for(client, admin.username),
+        json={"username": f"long{length}", "password": phrase, "role": "student"},
+    )
+    assert response.status_code == 201, response.text

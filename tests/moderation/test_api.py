@@ -243,3 +243,25 @@ def test_audit_entries_cannot_be_changed_through_any_route(app):
     for method, path in app_routes(app):
         if "audit" in path:
             assert method == "GET", (method, path)
+
+
+def test_the_longest_reason_and_note_allowed_are_stored_and_notified(client, world, posts, session):
+    # A 500-character reason after "A moderator hid your position: ", and a 2000-character
+    # note, overflowed PostgreSQL's 500-character notification and audit columns (a 500).
+    from ethicsforum.notifications.models import Notification
+
+    pid, rid = posts["position"]["id"], posts["rebuttal"]["id"]
+    hidden = client.post(
+        f"/api/v1/positions/{pid}/hide", json={"reason": "r" * 500}, headers=world["h"]["prof"]
+    )
+    assert hidden.status_code == 200, hidden.text
+    marked = client.put(
+        f"/api/v1/rebuttals/{rid}/exemplary", json={"note": "n" * 2000}, headers=world["h"]["prof"]
+    )
+    assert marked.status_code == 200, marked.text
+    assert marked.json()["note"] == "n" * 2000
+    texts = [n.text for n in fresh(session).exec(select(Notification))]
+    assert texts and all(len(t) <= 500 for t in texts)
+    assert any(t.startswith("A moderator hid your position: rrr") for t in texts)
+    reasons = [e.reason or "" for e in fresh(session).exec(select(AuditEntry))]
+    assert all(len(r) <= 500 for r in reasons) and any(r.endswith("…") for r in reasons)

@@ -12,6 +12,7 @@ from ethicsforum.accounts.deps import (
     AdminAccount,
     ApiAccount,
     ApiIdentity,
+    CodeJoiner,
     CohortLeader,
     ManagedCohort,
 )
@@ -28,6 +29,7 @@ from ethicsforum.accounts.schemas import (
     TokenPublic,
 )
 from ethicsforum.db import SessionDep
+from ethicsforum.params import Id
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -60,7 +62,7 @@ def issue_token(
 @router.post("/auth/revoke", status_code=204)
 def revoke_token(session: SessionDep, identity: ApiIdentity) -> Response:
     """End the token this request was made with."""
-    service.revoke_token(session, api_token=identity[1])
+    service.revoke_token(session, api_token=identity[1], account=identity[0])
     return Response(status_code=204)
 
 
@@ -82,6 +84,7 @@ def create_user(session: SessionDep, admin: AdminAccount, body: AccountCreate) -
             display_name=body.display_name,
             profession=body.profession,
         ),
+        by=admin.username,
     )
     return AccountPublic.of(created)
 
@@ -128,17 +131,23 @@ def create_cohort(
 
 @router.post("/cohorts/join", response_model=CohortPublic)
 def join_cohort(
-    request: Request, session: SessionDep, account: ApiAccount, body: JoinRequest
+    request: Request, session: SessionDep, account: CodeJoiner, body: JoinRequest
 ) -> CohortPublic:
-    """Join a cohort with its code."""
-    cohort = cohorts.join(session, code=body.join_code, account=account)
+    """Join a cohort with its code (students only; faculty are added by the cohort's faculty)."""
+    cohort = cohorts.join(
+        session,
+        code=body.join_code,
+        account=account,
+        address=request.client.host if request.client else "unknown",
+        rate_limited=request.app.state.settings.rate_limits,
+    )
     found = cohorts.access(session, cohort_id=cohort.id or 0, account=account)
     return cohort_public(session, found, request, account)
 
 
 @router.get("/cohorts/{cohort_id}", response_model=CohortPublic)
 def get_cohort(
-    request: Request, session: SessionDep, account: ApiAccount, cohort_id: int
+    request: Request, session: SessionDep, account: ApiAccount, cohort_id: Id
 ) -> CohortPublic:
     """A cohort: every member for its faculty and admins, only yourself for a student."""
     found = cohorts.access(session, cohort_id=cohort_id, account=account)

@@ -11,6 +11,7 @@ from ethicsforum.accounts import cohorts, policy, service
 from ethicsforum.accounts.cohorts import CohortAccess
 from ethicsforum.accounts.models import Account, ApiToken
 from ethicsforum.db import SessionDep
+from ethicsforum.params import Id
 
 # The API authenticates by bearer token only, never by cookie.
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -57,6 +58,17 @@ def _cohort_leader(account: ApiAccount) -> Account:
 CohortLeader = Annotated[Account, Depends(_cohort_leader)]
 
 
+def _code_joiner(request: Request, account: ApiAccount) -> Account:
+    # Before the body is read: a faculty account learns nothing about any code it sends.
+    cohorts.require_code_joiner(
+        account, address=request.client.host if request.client else "unknown"
+    )
+    return account
+
+
+CodeJoiner = Annotated[Account, Depends(_code_joiner)]
+
+
 def _case_writer(account: ApiAccount) -> Account:
     if not policy.may_write_cases(account):
         raise HTTPException(403, "only faculty, committee members and admins write cases")
@@ -66,7 +78,7 @@ def _case_writer(account: ApiAccount) -> Account:
 CaseWriter = Annotated[Account, Depends(_case_writer)]
 
 
-def _managed_cohort(cohort_id: int, account: ApiAccount, session: SessionDep) -> CohortAccess:
+def _managed_cohort(cohort_id: Id, account: ApiAccount, session: SessionDep) -> CohortAccess:
     # A dependency, so a member who may not manage gets 403 whatever body they sent.
     return cohorts.managed(session, cohort_id=cohort_id, account=account)
 

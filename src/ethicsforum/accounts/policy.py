@@ -48,6 +48,15 @@ def may_manage_cohort(account: Account, membership: Membership | None) -> bool:
     )
 
 
+def may_join_with_code(account: Account) -> bool:
+    """Join codes make student memberships, so only students use them.
+
+    Faculty, committee members and admins are added by the cohort's faculty or an admin:
+    a code shown on a slide must never make anyone faculty of someone else's cohort.
+    """
+    return account.role == Role.student.value
+
+
 def may_write_cases(account: Account | None) -> bool:
     """Faculty, committee members and admins create and revise cases."""
     return account is not None and account.role in _LIBRARY_EDITORS

@@ -13,6 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, select
 from zxcvbn import zxcvbn  # type: ignore[import-untyped]
 
+from ethicsforum import security_log
 from ethicsforum.accounts.models import Account, ApiToken, Role
 from ethicsforum.db import utcnow
 from ethicsforum.errors import Conflict, DomainError, Invalid
@@ -55,7 +56,8 @@ def check_password_strength(
     if len(password) < MIN_PASSWORD_LENGTH:
         return [f"password must be at least {MIN_PASSWORD_LENGTH} characters"]
     # zxcvbn's run time grows with length; the first 100 characters tell enough.
-    result = zxcvbn(password[:100], user_inputs=[username, display_name, "ethicsforum"])
+    # zxcvbn refuses (ValueError) more than 72 characters; the start is what it can judge.
+    result = zxcvbn(password[:72], user_inputs=[username, display_name, "ethicsforum"])
     if result["score"] < MIN_PASSWORD_SCORE:
         hint = result["feedback"].get("warning") or "it is too easy to guess"
         return [
@@ -74,8 +76,8 @@ class NewAccount:
     profession: str | None = None
 
 
-def create_account(session: Session, *, new: NewAccount) -> Account:
-    """Create an account with an Argon2id password hash.
+def create_account(session: Session, *, new: NewAccount, by: str = "system") -> Account:
+    """Create an account with an Argon2id password hash; `by` names who did it, for the log.
 
     Raises Invalid for a bad username, role or weak password and Conflict for a taken name.
     """
@@ -101,6 +103,13 @@ def create_account(session: Session, *, new: NewAccount) -> Account:
     )
     session.add(account)
     session.commit()
+    security_log.event(
+        "account_created",
+        username=account.username,
+        role=account.role,
+        account_id=account.id,
+        by=by,
+    )
     return account
 
 
@@ -129,6 +138,7 @@ def issue_token(session: Session, *, account: Account) -> tuple[str, int]:
         )
     )
     session.commit()
+    security_log.event("token_created", username=account.username, account_id=account.id)
     return token, int(TOKEN_LIFETIME.total_seconds())
 
 
@@ -147,11 +157,23 @@ def resolve_token(session: Session, *, token: str) -> tuple[Account, ApiToken] |
     return account, api_token
 
 
-def revoke_token(session: Session, *, api_token: ApiToken) -> None:
+def revoke_token(session: Session, *, api_token: ApiToken, account: Account) -> None:
     """End a bearer token at once."""
     api_token.revoked_at = utcnow()
     session.add(api_token)
     session.commit()
+    security_log.event("token_revoked", username=account.username, account_id=account.id)
+
+
+def _rehash_if_needed(account: Account, password: str) -> bool:
+    """Re-hash a verified password when the hasher's parameters have changed since."""
+    try:
+        needs = _hasher.check_needs_rehash(account.password_hash)
+    except InvalidHashError:
+        return False
+    if needs:
+        account.password_hash = _hasher.hash(password)
+    return needs
 
 
 def sign_in(
@@ -160,16 +182,33 @@ def sign_in(
     """Check credentials under the sign-in rate limits and record the attempt.
 
     Raises TooManyAttempts before checking anything once a limit is reached, and
-    BadCredentials (the same for an unknown user as for a wrong password) otherwise.
+    BadCredentials (the same for an unknown user as for a wrong password) otherwise. A
+    password hashed with older Argon2 parameters is re-hashed with the current ones.
     """
     from ethicsforum.accounts import ratelimit
 
+    name = username.strip().lower()
     if rate_limited:
-        ratelimit.check(session, username=username, address=address)
+        try:
+            ratelimit.check(session, username=username, address=address)
+        except ratelimit.TooManyAttempts as exc:
+            security_log.event(
+                "sign_in_locked", username=name, address=address, retry_after=exc.retry_after
+            )
+            raise
     try:
         account = authenticate(session, username=username, password=password)
     except BadCredentials:
         ratelimit.record(session, username=username, address=address, succeeded=False)
+        security_log.event("sign_in_failed", username=name, address=address)
         raise
-    ratelimit.record(session, username=username, address=address, succeeded=True)
+    rehashed = _rehash_if_needed(account, password)
+    if rehashed:
+        session.add(account)
+    ratelimit.record(session, username=username, address=address, succeeded=True)  # commits
+    if rehashed:
+        security_log.event("password_rehashed", username=account.username, account_id=account.id)
+    security_log.event(
+        "sign_in_succeeded", username=account.username, account_id=account.id, address=address
+    )
     return account

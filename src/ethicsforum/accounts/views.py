@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from ethicsforum import security_log
 from ethicsforum.accounts import cohorts, policy, service, sessions
 from ethicsforum.accounts.models import Account
 from ethicsforum.accounts.ratelimit import TooManyAttempts
@@ -15,6 +16,7 @@ from ethicsforum.accounts.web import PageAccount, SignedInDep, safe_next
 from ethicsforum.db import SessionDep
 from ethicsforum.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from ethicsforum.errors import DomainError
+from ethicsforum.params import Id
 from ethicsforum.templating import render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -135,6 +137,9 @@ def login_submit(
 def logout(session: SessionDep, state: SignedInDep) -> Response:
     if state is not None:
         sessions.end(session, browser_session=state.browser_session)
+        security_log.event(
+            "signed_out", username=state.account.username, account_id=state.account.id
+        )
     response = RedirectResponse("/login?signed_out=true", status_code=303)
     response.delete_cookie(sessions.COOKIE, path="/")
     return response
@@ -151,6 +156,7 @@ def _cohorts_context(session: SessionDep, account: Account) -> dict[str, Any]:
     return {
         "memberships": cohorts.cohorts_of(session, account=account),
         "may_create": policy.may_create_cohort(account),
+        "may_join": policy.may_join_with_code(account),
         "discussions": by_cohort,
         "activity": discussions_service.activity(
             session, discussion_ids=[d.id or 0 for d, _ in rows]
@@ -201,9 +207,15 @@ def cohort_join(
     join_code: Annotated[str, Form(max_length=32)] = "",
 ) -> Response:
     try:
-        cohort = cohorts.join(session, code=join_code, account=account)
+        cohort = cohorts.join(
+            session,
+            code=join_code,
+            account=account,
+            address=request.client.host if request.client else "unknown",
+            rate_limited=request.app.state.settings.rate_limits,
+        )
     except DomainError as exc:
-        return render(
+        response = render(
             request,
             "accounts/cohorts.html",
             {
@@ -213,16 +225,23 @@ def cohort_join(
             },
             status_code=exc.status_code,
         )
+        response.headers.update(exc.headers)  # Retry-After on a 429
+        return response
     return RedirectResponse(request.url_for("cohort_page", cohort_id=cohort.id), status_code=303)
 
 
 @router.get("/join/{code}", name="join_page")
 def join_page(request: Request, account: PageAccount, code: str) -> Response:
     # A link only shows the form: joining is a POST, so no GET changes anything.
+    may_join = policy.may_join_with_code(account)
     return render(
         request,
         "accounts/join.html",
-        {"join_code": cohorts.display_code(cohorts.normalise_code(code)[:32])},
+        {
+            "join_code": cohorts.display_code(cohorts.normalise_code(code)[:32]),
+            "refused": None if may_join else cohorts.JOIN_CODES_ARE_FOR_STUDENTS,
+        },
+        status_code=200 if may_join else 403,
     )
 
 
@@ -241,6 +260,7 @@ def _cohort_context(
         "cohort": found.cohort,
         "manages": found.manages,
         "members": rows,
+        "protected": cohorts.protected_members(session, cohort=found.cohort),
         "discussions": discussions,
         "activity": discussions_service.activity(
             session, discussion_ids=[d.id or 0 for d in discussions]
@@ -258,7 +278,7 @@ def _cohort_context(
 
 @router.get("/cohorts/{cohort_id}", name="cohort_page")
 def cohort_page(
-    request: Request, session: SessionDep, account: PageAccount, cohort_id: int
+    request: Request, session: SessionDep, account: PageAccount, cohort_id: Id
 ) -> Response:
     found = cohorts.access(session, cohort_id=cohort_id, account=account)
     return render(
@@ -271,7 +291,7 @@ def cohort_add_member(
     request: Request,
     session: SessionDep,
     account: PageAccount,
-    cohort_id: int,
+    cohort_id: Id,
     username: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     found = cohorts.managed(session, cohort_id=cohort_id, account=account)
@@ -286,7 +306,7 @@ def cohort_add_member(
 
 @router.post("/cohorts/{cohort_id}/members/{username}/remove", name="cohort_remove_member")
 def cohort_remove_member(
-    request: Request, session: SessionDep, account: PageAccount, cohort_id: int, username: str
+    request: Request, session: SessionDep, account: PageAccount, cohort_id: Id, username: str
 ) -> Response:
     found = cohorts.managed(session, cohort_id=cohort_id, account=account)
     try:

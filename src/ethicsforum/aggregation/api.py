@@ -5,20 +5,22 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
+from ethicsforum import security_log
 from ethicsforum.accounts.deps import ApiAccount
 from ethicsforum.aggregation import brief, service, spotlight
 from ethicsforum.db import SessionDep
 from ethicsforum.discussions import service as discussions
 from ethicsforum.discussions.service import Access
 from ethicsforum.moderation import participation
+from ethicsforum.params import BodyId, Id
 
 router = APIRouter(prefix="/api/v1", tags=["aggregation"])
 
 
 # Permission is decided from the path and the account before any body is read.
-def _discussion(discussion_id: int, account: ApiAccount, session: SessionDep) -> Access:
+def _discussion(discussion_id: Id, account: ApiAccount, session: SessionDep) -> Access:
     return discussions.access(session, discussion_id=discussion_id, account=account)
 
 
@@ -57,7 +59,7 @@ def get_summary(
 
 class SpotlightInput(BaseModel):
     type: Literal["position", "claim"]
-    id: int = Field(ge=1)
+    id: BodyId
 
 
 @router.get("/discussions/{discussion_id}/spotlight")
@@ -101,6 +103,14 @@ def export_discussion(
 ) -> Response:
     """The debate brief (markdown), participation per student (csv) or everything (json)."""
     discussion_id = found.discussion.id
+    if format in {"csv", "json"}:  # the ones with students' names in them
+        security_log.event(
+            "export_with_names",
+            kind=f"discussion_{format}",
+            discussion_id=discussion_id,
+            cohort_id=found.cohort.id,
+            username=found.account.username,
+        )
     if format == "csv":
         rows = participation.participation(session, found=found)
         return Response(

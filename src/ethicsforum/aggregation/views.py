@@ -16,6 +16,7 @@ from ethicsforum.discussions import stream
 from ethicsforum.discussions.events import Event
 from ethicsforum.errors import Invalid, NotFound
 from ethicsforum.forms import FormDep
+from ethicsforum.params import Id, id_or_none
 from ethicsforum.templating import is_htmx, render, templates
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -51,7 +52,7 @@ def summary_page(
     request: Request,
     session: SessionDep,
     account: PageAccount,
-    discussion_id: int,
+    discussion_id: Id,
     include_hidden: bool = False,
 ) -> Response:
     """The class's reasoning in aggregate: counts, charts, tensions, exemplary reasoning."""
@@ -71,7 +72,7 @@ def summary_page(
 
 
 def _faculty_summary_context(
-    request: Request, session: SessionDep, account: Account, discussion_id: int
+    request: Request, session: SessionDep, account: Account, discussion_id: Id
 ) -> tuple[discussions.Access, dict[str, Any]]:
     """The visible-posts summary of a discussion the account runs, as page context."""
     found = discussions.access(session, discussion_id=discussion_id, account=account)
@@ -82,7 +83,7 @@ def _faculty_summary_context(
 
 @router.get("/discussions/{discussion_id}/debate", name="debate_page")
 def debate_page(
-    request: Request, session: SessionDep, account: PageAccount, discussion_id: int
+    request: Request, session: SessionDep, account: PageAccount, discussion_id: Id
 ) -> Response:
     """The projector screen: large type, tensions, latest claims and the spotlight."""
     found, context = _faculty_summary_context(request, session, account, discussion_id)
@@ -92,7 +93,7 @@ def debate_page(
 
 @router.get("/discussions/{discussion_id}/debate/live", name="debate_live_fragment")
 def debate_live_fragment(
-    request: Request, session: SessionDep, account: PageAccount, discussion_id: int
+    request: Request, session: SessionDep, account: PageAccount, discussion_id: Id
 ) -> Response:
     """The debate screen's changing part, fetched again whenever something is posted."""
     _, context = _faculty_summary_context(request, session, account, discussion_id)
@@ -101,7 +102,7 @@ def debate_live_fragment(
 
 @router.get("/discussions/{discussion_id}/spotlight", name="spotlight_fragment")
 def spotlight_fragment(
-    request: Request, session: SessionDep, account: PageAccount, discussion_id: int
+    request: Request, session: SessionDep, account: PageAccount, discussion_id: Id
 ) -> Response:
     """What is in the spotlight, as this viewer may see it (empty when nothing is)."""
     found = discussions.access(session, discussion_id=discussion_id, account=account)
@@ -114,7 +115,7 @@ def spotlight_fragment(
 
 @router.post("/discussions/{discussion_id}/spotlight", name="spotlight_submit")
 def spotlight_submit(
-    request: Request, session: SessionDep, account: PageAccount, discussion_id: int, form: FormDep
+    request: Request, session: SessionDep, account: PageAccount, discussion_id: Id, form: FormDep
 ) -> Response:
     """Put a position or a claim in the spotlight (target "position:12" or "claim:34"), or
     take it down (action "clear")."""
@@ -125,9 +126,10 @@ def spotlight_submit(
         spotlight.clear_spotlight(session, found=found)
     else:
         kind, _, raw_id = (target if isinstance(target, str) else "").partition(":")
-        if kind not in ("position", "claim") or not raw_id.isdigit():
+        target_id = id_or_none(raw_id)
+        if kind not in ("position", "claim") or target_id is None:
             raise Invalid("choose a position or a claim to put in the spotlight")
-        spotlight.set_spotlight(session, found=found, kind=kind, target_id=int(raw_id))
+        spotlight.set_spotlight(session, found=found, kind=kind, target_id=target_id)
     spotlight.announce(request.app, found)
     if is_htmx(request):
         return render(
@@ -148,7 +150,7 @@ def spotlight_submit(
 
 @router.get("/discussions/{discussion_id}/brief", name="brief_page")
 def brief_page(
-    request: Request, session: SessionDep, account: PageAccount, discussion_id: int
+    request: Request, session: SessionDep, account: PageAccount, discussion_id: Id
 ) -> Response:
     """The debate brief as a page made for printing (the browser's Save as PDF)."""
     _, context = _faculty_summary_context(request, session, account, discussion_id)

@@ -42,6 +42,7 @@ from ethicsforum.cases.schemas import (
     StatusChange,
 )
 from ethicsforum.db import SessionDep
+from ethicsforum.params import MAX_ID, OptionalVersion, Page, PerPage
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
@@ -80,8 +81,8 @@ def list_cases(
     framework: Annotated[str | None, Query(max_length=40)] = None,
     tag: Annotated[str | None, Query(max_length=40)] = None,
     status: CaseStatus | None = None,
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=100)] = 20,
+    page: Page = 1,
+    per_page: PerPage = 20,
 ) -> CaseList:
     """Search and page through the cases this account may see."""
     check_framework(request, framework)
@@ -191,7 +192,7 @@ def get_case(
     session: SessionDep,
     account: ApiAccount,
     slug: str,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: OptionalVersion = None,
 ) -> CasePublic:
     """One case, at its current version or at ?version=N."""
     view = service.get_case(
@@ -240,7 +241,7 @@ def export_case(
     session: SessionDep,
     account: HistoryReader,
     slug: str,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: OptionalVersion = None,
 ) -> PlainTextResponse:
     """The case in the case file format, ready to import elsewhere."""
     body = service.export_case(
@@ -389,8 +390,8 @@ def diff_versions(
     session: SessionDep,
     account: HistoryReader,
     slug: str,
-    before: Annotated[int, Query(alias="from", ge=1)],
-    after: Annotated[int, Query(alias="to", ge=1)],
+    before: Annotated[int, Query(alias="from", ge=1, le=MAX_ID)],
+    after: Annotated[int, Query(alias="to", ge=1, le=MAX_ID)],
 ) -> CaseDiffPublic:
     """The fields that changed between two versions (only those), word by word for text."""
     found = case_diff.compare_versions(
@@ -429,7 +430,7 @@ def case_dossier(
     account: HistoryReader,
     slug: str,
     fmt: Annotated[Literal["markdown"], Query(alias="format")] = "markdown",
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: OptionalVersion = None,
 ) -> PlainTextResponse:
     """The case, its anonymised exemplary reasoning from closed discussions, and its citation."""
     found = reuse.dossier(

@@ -32,6 +32,7 @@ from ethicsforum.cases.fileformat import (
 from ethicsforum.cases.models import EthicsCase
 from ethicsforum.db import utcnow
 from ethicsforum.errors import Conflict, Invalid
+from ethicsforum.params import BodyVersion
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -49,7 +50,7 @@ class ManifestEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     slug: str = Field(pattern=SLUG_RE.pattern, max_length=80)
-    version: int = Field(ge=1)
+    version: BodyVersion
     file: str = Field(min_length=1, max_length=200)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
 

@@ -20,6 +20,7 @@ from ethicsforum.cases.schemas import ReviewCreate, StatusChange
 from ethicsforum.db import SessionDep
 from ethicsforum.errors import Conflict, Invalid, NotAllowed
 from ethicsforum.forms import FormDep, form_text
+from ethicsforum.params import MAX_ID
 from ethicsforum.templating import render
 
 router = APIRouter(prefix="/cases", tags=["pages"], include_in_schema=False)
@@ -60,8 +61,8 @@ def case_diff_page(
     session: SessionDep,
     account: LibraryEditorPage,
     slug: str,
-    before: Annotated[int, Query(alias="from", ge=1)],
-    after: Annotated[int, Query(alias="to", ge=1)],
+    before: Annotated[int, Query(alias="from", ge=1, le=MAX_ID)],
+    after: Annotated[int, Query(alias="to", ge=1, le=MAX_ID)],
 ) -> Response:
     found = case_diff.compare_versions(
         session,

@@ -181,7 +181,10 @@ def from_version(view: service.CaseView) -> EditorForm:
 
 def number_in(form: FormData, name: str) -> int | None:
     value = form.get(name)
-    return int(value) if isinstance(value, str) and value.isdigit() and len(value) < 9 else None
+    # isdigit() alone admits "²", which int() refuses: ASCII digits only.
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 9:
+        return int(value)
+    return None
 
 
 # ---- actions that re-render the form instead of saving (the page works without JS) -----

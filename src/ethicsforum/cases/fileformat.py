@@ -22,6 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ethicsforum.cases.models import CaseStatus
+from ethicsforum.params import BodyVersion
 
 MAX_FILE_CHARS = 256 * 1024
 MAX_VIGNETTE = 50_000
@@ -82,7 +83,7 @@ class DerivedFrom(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     slug: str
-    version: int = Field(ge=1)
+    version: BodyVersion
 
     @field_validator("slug")
     @classmethod
@@ -167,7 +168,7 @@ class CaseDocument(CaseContent):
 
     slug: str = Field(min_length=1, max_length=80)
     status: CaseStatus = CaseStatus.draft
-    version: int = Field(default=1, ge=1)
+    version: BodyVersion = 1
 
     @field_validator("slug")
     @classmethod

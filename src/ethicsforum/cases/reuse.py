@@ -17,6 +17,7 @@ from ethicsforum.cases.fileformat import SLUG_RE, CaseContent, DerivedFrom
 from ethicsforum.cases.models import CaseStatus, CaseVersion, EthicsCase
 from ethicsforum.errors import Invalid
 from ethicsforum.markdown import escape_markdown
+from ethicsforum.params import OptionalBodyVersion
 
 if TYPE_CHECKING:
     from ethicsforum.cases.schemas import Citation
@@ -37,7 +38,7 @@ class CaseCopy(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     slug: str = Field(min_length=1, max_length=80, pattern=SLUG_RE.pattern)
-    version: int | None = Field(default=None, ge=1)
+    version: OptionalBodyVersion = None
     title: str | None = Field(default=None, min_length=1, max_length=200)
 
 

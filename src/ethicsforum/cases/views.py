@@ -22,6 +22,7 @@ from ethicsforum.db import SessionDep
 from ethicsforum.errors import Invalid, NotAllowed
 from ethicsforum.forms import FormDep
 from ethicsforum.markdown import render_markdown
+from ethicsforum.params import OptionalQueryId, OptionalVersion, Page, id_or_none
 from ethicsforum.templating import is_htmx, render
 
 router = APIRouter(prefix="/cases", tags=["pages"], include_in_schema=False)
@@ -59,7 +60,7 @@ def case_list_page(
     framework: Annotated[str | None, Query(max_length=40)] = None,
     tag: Annotated[str | None, Query(max_length=40)] = None,
     status: Annotated[str | None, Query(max_length=16)] = None,
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page: Page = 1,
 ) -> Response:
     # An empty select in the filter form sends "framework=" or "status=": no filter.
     framework = framework or None
@@ -255,7 +256,7 @@ def case_edit_page(
     session: SessionDep,
     account: PageAccount,
     current: EditableCase,
-    from_version: Annotated[int | None, Query(ge=1)] = None,
+    from_version: OptionalVersion = None,
 ) -> Response:
     source = current
     if from_version is not None:
@@ -351,8 +352,8 @@ def case_detail_page(
     session: SessionDep,
     viewer: PageViewer,
     slug: str,
-    version: Annotated[int | None, Query(ge=1)] = None,
-    saved: Annotated[int | None, Query(ge=1)] = None,
+    version: OptionalVersion = None,
+    saved: OptionalQueryId = None,
 ) -> Response:
     view = service.get_case(
         session,
@@ -422,7 +423,7 @@ def case_copy_page(
     session: SessionDep,
     account: CaseWriterPage,
     slug: str,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: OptionalVersion = None,
 ) -> Response:
     view = service.get_case(
         session, slug=slug, version=version, statuses=policy.case_statuses_visible_to(account)
@@ -444,9 +445,7 @@ def case_copy_submit(
 ) -> Response:
     statuses = policy.case_statuses_visible_to(account)
     asked = _field(form, "version")
-    view = service.get_case(
-        session, slug=slug, version=int(asked) if asked.isdigit() else None, statuses=statuses
-    )
+    view = service.get_case(session, slug=slug, version=id_or_none(asked), statuses=statuses)
     values = {"slug": _field(form, "slug"), "title": _field(form, "title")}
     try:
         data = reuse.CaseCopy.model_validate(
@@ -495,7 +494,7 @@ def case_dossier_page(
     session: SessionDep,
     account: PageAccount,
     slug: str,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: OptionalVersion = None,
     fmt: Annotated[Literal["html", "markdown"], Query(alias="format")] = "html",
 ) -> Response:
     if not policy.may_read_case_history(account):
@@ -526,7 +525,7 @@ def case_export_file(
     session: SessionDep,
     account: PageAccount,
     slug: str,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: OptionalVersion = None,
 ) -> Response:
     """The case file of a version, downloaded with the browser's session (the API's export
     takes a bearer token)."""

@@ -19,6 +19,7 @@ from ethicsforum.discussions.schemas import (
     StancePublic,
 )
 from ethicsforum.discussions.service import Access
+from ethicsforum.params import Id, OptionalPage
 
 router = APIRouter(prefix="/api/v1", tags=["discussions"])
 
@@ -26,7 +27,7 @@ router = APIRouter(prefix="/api/v1", tags=["discussions"])
 # Dependencies: permission is decided from the path and the account before any body is read.
 
 
-def _discussion(discussion_id: int, account: ApiAccount, session: SessionDep) -> Access:
+def _discussion(discussion_id: Id, account: ApiAccount, session: SessionDep) -> Access:
     return service.access(session, discussion_id=discussion_id, account=account)
 
 
@@ -47,9 +48,7 @@ FacultyIn = Annotated[Access, Depends(_faculty_in)]
 StudentIn = Annotated[Access, Depends(_student_in)]
 
 
-def _position(
-    position_id: int, account: ApiAccount, session: SessionDep
-) -> tuple[Position, Access]:
+def _position(position_id: Id, account: ApiAccount, session: SessionDep) -> tuple[Position, Access]:
     return service.get_position(session, position_id=position_id, account=account)
 
 
@@ -68,7 +67,7 @@ def _position_for_rebuttal(found: PositionIn) -> tuple[Position, Access]:
 
 
 def _rebuttal_author(
-    rebuttal_id: int, account: ApiAccount, session: SessionDep
+    rebuttal_id: Id, account: ApiAccount, session: SessionDep
 ) -> tuple[Rebuttal, Access]:
     rebuttal, _, found = service.get_rebuttal(session, rebuttal_id=rebuttal_id, account=account)
     if rebuttal.author_id != account.id:
@@ -115,7 +114,7 @@ def edit_discussion(
 def list_positions(
     session: SessionDep,
     found: DiscussionIn,
-    page: Annotated[int | None, Query(ge=1)] = None,
+    page: OptionalPage = None,
     per_page: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[present.PositionPublic]:
     """Positions in posting order (all, or one page with ?page=)."""

@@ -39,6 +39,7 @@ from ethicsforum.errors import NotAllowed as NotAllowed
 from ethicsforum.markdown import render_markdown
 from ethicsforum.moderation.models import AuditEntry
 from ethicsforum.notifications.models import Notification
+from ethicsforum.params import BodyId, OptionalBodyId
 
 POSTS_PER_MINUTE = 20
 MAX_BODY = 20_000
@@ -71,7 +72,7 @@ class PostingTooFast(DomainError):
 class ClaimInput(BaseModel):
     """One framework-tagged reason."""
 
-    id: int | None = None
+    id: OptionalBodyId = None
     framework: str = Field(min_length=1, max_length=40)
     direction: Direction
     text: str = Field(min_length=1, max_length=1000)
@@ -121,8 +122,8 @@ class RebuttalInput(BaseModel):
 
     kind: RebuttalKind
     body: str = Field(min_length=1, max_length=MAX_BODY)
-    parent_id: int | None = None
-    claim_id: int | None = None
+    parent_id: OptionalBodyId = None
+    claim_id: OptionalBodyId = None
     claims: list[ClaimInput] = Field(default_factory=list, max_length=8)
 
     @field_validator("body")
@@ -143,7 +144,7 @@ class DiscussionInput(BaseModel):
     """Faculty opening a discussion of a case for a cohort."""
 
     case_slug: str = Field(min_length=1, max_length=80)
-    cohort_id: int
+    cohort_id: BodyId
     title: str | None = Field(default=None, max_length=200)
     anonymity: Anonymity = Anonymity.anonymous_to_peers
     post_first: bool = False

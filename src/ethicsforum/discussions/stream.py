@@ -9,9 +9,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
@@ -22,6 +21,7 @@ from ethicsforum.db import SessionDep, read_session
 from ethicsforum.discussions import present, service
 from ethicsforum.discussions.events import Broker, Event
 from ethicsforum.errors import NotFound
+from ethicsforum.params import Id, OptionalQueryId
 from ethicsforum.templating import templates
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -109,9 +109,9 @@ def _sse(kind: str, html: str) -> str:
 @router.get("/discussions/{discussion_id}/events", name="discussion_events")
 async def discussion_events(
     request: Request,
-    discussion_id: int,
+    discussion_id: Id,
     db: SessionDep,
-    position: Annotated[int | None, Query(ge=1)] = None,
+    position: OptionalQueryId = None,
 ) -> StreamingResponse:
     # The app-wide CSRF check reads the sign-in through the request's session, which would
     # otherwise stay open (a pooled connection idle in transaction) as long as the stream.

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
@@ -22,6 +22,7 @@ from ethicsforum.discussions.models import Phase, Position
 from ethicsforum.errors import DomainError, Invalid
 from ethicsforum.forms import FormDep, form_text
 from ethicsforum.markdown import render_markdown
+from ethicsforum.params import Id, OptionalQueryId, Page, id_or_none
 from ethicsforum.templating import is_htmx, render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -29,6 +30,8 @@ router = APIRouter(tags=["pages"], include_in_schema=False)
 PAGE_SIZE = 20
 MAX_CLAIMS = 8
 TREE_DEPTH = 4  # deeper replies continue on their own page
+# A claim row's index: ASCII digits, short, so int() never meets 5,000 digits or "²".
+_CLAIM_ROW = re.compile(r"claims-([0-9]{1,4})-")
 
 
 def claim_rows(form: FormData) -> list[dict[str, str]]:
@@ -52,7 +55,8 @@ def claim_rows(form: FormData) -> list[dict[str, str]]:
 def _claims_payload(rows: list[dict[str, str]]) -> list[dict[str, Any]]:
     return [
         {
-            "id": int(r["id"]) if r["id"].isdigit() else None,
+            # Left to the schema, which bounds it: "²" or 20 digits is a 422, not a crash.
+            "id": r["id"] or None,
             "framework": r["framework"],
             "direction": r["direction"],
             "text": r["text"],
@@ -135,8 +139,8 @@ def discussion_page(
     request: Request,
     session: SessionDep,
     account: PageAccount,
-    discussion_id: int,
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    discussion_id: Id,
+    page: Page = 1,
 ) -> Response:
     found = service.access(session, discussion_id=discussion_id, account=account)
     context = _discussion_context(session, found, page)
@@ -149,7 +153,7 @@ def discussion_page(
 
 @router.post("/discussions/{discussion_id}/positions", name="position_create")
 def position_create(
-    request: Request, session: SessionDep, account: PageAccount, discussion_id: int, form: FormDep
+    request: Request, session: SessionDep, account: PageAccount, discussion_id: Id, form: FormDep
 ) -> Response:
     found = service.access(session, discussion_id=discussion_id, account=account)
     service.require_student(found)  # permission before the form is validated
@@ -172,7 +176,7 @@ def position_create(
 
 @router.post("/discussions/{discussion_id}/claim-row", name="claim_row_fragment")
 def claim_row_fragment(
-    request: Request, session: SessionDep, account: PageAccount, discussion_id: int, form: FormDep
+    request: Request, session: SessionDep, account: PageAccount, discussion_id: Id, form: FormDep
 ) -> Response:
     """One more empty claim row for the composer (htmx appends it in place).
 
@@ -180,7 +184,7 @@ def claim_row_fragment(
     use (removed rows leave gaps, which is fine) and no more than eight rows are made.
     """
     found = service.access(session, discussion_id=discussion_id, account=account)
-    used = {int(m.group(1)) for key in form if (m := re.match(r"claims-(\d+)-", key))}
+    used = {int(m.group(1)) for key in form if (m := _CLAIM_ROW.match(key))}
     if len(used) >= MAX_CLAIMS:
         return HTMLResponse(f'<p class="field-error" role="alert">At most {MAX_CLAIMS} claims.</p>')
     return render(
@@ -229,7 +233,7 @@ MAX_DEID_SHOWN = 5
 
 @router.post("/discussions/{discussion_id}/deid-check", name="deid_check_fragment")
 def deid_check_fragment(
-    request: Request, session: SessionDep, account: PageAccount, discussion_id: int, form: FormDep
+    request: Request, session: SessionDep, account: PageAccount, discussion_id: Id, form: FormDep
 ) -> Response:
     """A gentle note above the composer's submit button when the text may identify a person.
 
@@ -262,7 +266,7 @@ def empty_fragment(account: PageAccount) -> Response:
 
 @router.post("/discussions/{discussion_id}/stance", name="stance_submit")
 def stance_submit(
-    request: Request, session: SessionDep, account: PageAccount, discussion_id: int, form: FormDep
+    request: Request, session: SessionDep, account: PageAccount, discussion_id: Id, form: FormDep
 ) -> Response:
     found = service.access(session, discussion_id=discussion_id, account=account)
     service.require_student(found)  # permission before the form is validated
@@ -288,7 +292,7 @@ def stance_submit(
 
 @router.post("/discussions/{discussion_id}/phase", name="phase_submit")
 def phase_submit(
-    request: Request, session: SessionDep, account: PageAccount, discussion_id: int, form: FormDep
+    request: Request, session: SessionDep, account: PageAccount, discussion_id: Id, form: FormDep
 ) -> Response:
     found = service.access(session, discussion_id=discussion_id, account=account)
     service.require_faculty(found)  # permission before the form is validated
@@ -305,7 +309,7 @@ def phase_submit(
 
 @router.post("/cohorts/{cohort_id}/discussions", name="discussion_create")
 def discussion_create(
-    request: Request, session: SessionDep, account: PageAccount, cohort_id: int, form: FormDep
+    request: Request, session: SessionDep, account: PageAccount, cohort_id: Id, form: FormDep
 ) -> Response:
     found = cohorts.managed(session, cohort_id=cohort_id, account=account)
     values = {
@@ -383,9 +387,9 @@ def position_page(
     request: Request,
     session: SessionDep,
     account: PageAccount,
-    position_id: int,
-    thread: Annotated[int | None, Query(ge=1)] = None,
-    reply_to: Annotated[int | None, Query(ge=1)] = None,
+    position_id: Id,
+    thread: OptionalQueryId = None,
+    reply_to: OptionalQueryId = None,
 ) -> Response:
     position, found = service.get_position(session, position_id=position_id, account=account)
     context = _position_context(session, position, found, thread, reply_to)
@@ -395,7 +399,7 @@ def position_page(
 
 @router.post("/positions/{position_id}/rebuttals", name="rebuttal_create")
 def rebuttal_create(
-    request: Request, session: SessionDep, account: PageAccount, position_id: int, form: FormDep
+    request: Request, session: SessionDep, account: PageAccount, position_id: Id, form: FormDep
 ) -> Response:
     position, found = service.get_position(session, position_id=position_id, account=account)
     service.require_student(found)  # permission before the form is validated
@@ -405,8 +409,9 @@ def rebuttal_create(
     payload = {
         "kind": form_text(form, "kind"),
         "body": form_text(form, "body"),
-        "parent_id": int(parent) if parent.isdigit() else None,
-        "claim_id": int(claim) if claim.isdigit() else None,
+        # Left to the schema, which bounds ids: out of range is a 422 beside the form.
+        "parent_id": parent.strip() or None,
+        "claim_id": claim.strip() or None,
         "claims": _claims_payload(rows),
     }
     try:
@@ -419,14 +424,12 @@ def rebuttal_create(
             rate_limited=request.app.state.settings.rate_limits,
         )
     except (ValidationError, Invalid) as exc:
-        parent_id = payload["parent_id"]
-        context = _position_context(
-            session, position, found, reply_to=parent_id if isinstance(parent_id, int) else None
-        )
+        parent_id = id_or_none(parent)
+        context = _position_context(session, position, found, reply_to=parent_id)
         context.update(
             rebuttal_errors=_errors(exc),
             rebuttal_values=payload,
-            rebuttal_parent=payload["parent_id"],
+            rebuttal_parent=parent_id,
         )
         return render(request, "discussions/position.html", context, status_code=422)
     events.publish(request.app, found.discussion.id or 0, "rebuttal", rebuttal.id or 0)
@@ -436,7 +439,7 @@ def rebuttal_create(
 
 @router.get("/positions/{position_id}/edit", name="position_edit_page")
 def position_edit_page(
-    request: Request, session: SessionDep, account: PageAccount, position_id: int
+    request: Request, session: SessionDep, account: PageAccount, position_id: Id
 ) -> Response:
     position, found = service.get_position(session, position_id=position_id, account=account)
     if position.author_id != account.id:
@@ -456,7 +459,7 @@ def position_edit_page(
 
 @router.post("/positions/{position_id}/edit", name="position_edit_submit")
 def position_edit_submit(
-    request: Request, session: SessionDep, account: PageAccount, position_id: int, form: FormDep
+    request: Request, session: SessionDep, account: PageAccount, position_id: Id, form: FormDep
 ) -> Response:
     position, found = service.get_position(session, position_id=position_id, account=account)
     if position.author_id != account.id:  # permission before the form is validated
@@ -484,7 +487,7 @@ def position_edit_submit(
 
 @router.get("/positions/{position_id}/revisions", name="revisions_page")
 def revisions_page(
-    request: Request, session: SessionDep, account: PageAccount, position_id: int
+    request: Request, session: SessionDep, account: PageAccount, position_id: Id
 ) -> Response:
     position, found = service.get_position(session, position_id=position_id, account=account)
     rows = service.revisions(session, position=position, found=found)

@@ -18,6 +18,7 @@ from ethicsforum.discussions import service as discussions
 from ethicsforum.discussions.models import Position
 from ethicsforum.moderation import service
 from ethicsforum.moderation.service import Target
+from ethicsforum.params import Id, OptionalQueryId, Page
 
 router = APIRouter(prefix="/api/v1", tags=["moderation"])
 
@@ -89,7 +90,7 @@ def _post_public(session: SessionDep, t: Target) -> dict[str, Any]:
 
 
 def _target_dep(kind: str) -> Callable[..., Target]:
-    def load(post_id: int, account: ApiAccount, session: SessionDep) -> Target:
+    def load(post_id: Id, account: ApiAccount, session: SessionDep) -> Target:
         return service.target(session, kind=kind, post_id=post_id, account=account)
 
     return load
@@ -234,7 +235,7 @@ def queue(session: SessionDep, account: Moderator) -> list[QueueItem]:
 
 @router.post("/flags/{flag_id}/dismiss", response_model=FlagPublic)
 def dismiss(
-    session: SessionDep, account: Moderator, flag_id: int, body: service.ReasonInput
+    session: SessionDep, account: Moderator, flag_id: Id, body: service.ReasonInput
 ) -> FlagPublic:
     """Close a flag without hiding its post, with a reason."""
     row, t = service.get_flag(session, flag_id=flag_id, account=account)
@@ -245,8 +246,8 @@ def dismiss(
 def audit(
     session: SessionDep,
     account: Moderator,
-    discussion_id: int | None = None,
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    discussion_id: OptionalQueryId = None,
+    page: Page = 1,
     per_page: Annotated[int, Query(ge=1, le=500)] = 200,
 ) -> list[AuditPublic]:
     """Moderation, phase and membership actions of your cohorts: who, what, when, why."""

@@ -81,6 +81,16 @@ def target(session: Session, *, kind: str, post_id: int, account: Account) -> Ta
     return Target(rebuttal, kind, found)
 
 
+# The audit's reason and a notification's text are 500-character columns, which PostgreSQL
+# enforces; what goes in may be longer (a 500-character reason after "A moderator hid your
+# position: ", a 2000-character exemplary note).
+TEXT_COLUMN = 500
+
+
+def _fit(text: str, limit: int = TEXT_COLUMN) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _audit(
     session: Session, t: Target, action: str, reason: str | None = None, **detail: object
 ) -> None:
@@ -92,7 +102,7 @@ def _audit(
             discussion_id=t.found.discussion.id,
             target_type=t.kind,
             target_id=t.post.id,
-            reason=reason,
+            reason=_fit(reason) if reason is not None else None,
             detail=dict(detail),
         )
     )
@@ -106,7 +116,7 @@ def _notify(session: Session, account_id: int, kind: str, t: Target, text: str) 
             discussion_id=t.found.discussion.id,
             target_type=t.kind,
             target_id=t.post.id,
-            text=text,
+            text=_fit(text),
         )
     )
 

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import col, func, select
 
+from ethicsforum import security_log
 from ethicsforum.accounts import policy
 from ethicsforum.accounts.models import Account
 from ethicsforum.accounts.web import PageAccount, PageViewer
@@ -20,6 +21,7 @@ from ethicsforum.errors import DomainError, Invalid, NotFound
 from ethicsforum.moderation import participation, service
 from ethicsforum.moderation.service import Criterion, Target
 from ethicsforum.notifications.models import Notification
+from ethicsforum.params import Id, OptionalQueryId, Page
 from ethicsforum.templating import render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -109,7 +111,7 @@ def flag_dismiss_submit(
     request: Request,
     session: SessionDep,
     account: PageAccount,
-    flag_id: int,
+    flag_id: Id,
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     flag_row, t = service.get_flag(session, flag_id=flag_id, account=account)
@@ -136,7 +138,7 @@ def moderate_post_page(
     session: SessionDep,
     account: PageAccount,
     plural: str,
-    post_id: int,
+    post_id: Id,
     done: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
     t = service.target(session, kind=_kind(plural), post_id=post_id, account=account)
@@ -149,7 +151,7 @@ def moderate_post_submit(
     session: SessionDep,
     account: PageAccount,
     plural: str,
-    post_id: int,
+    post_id: Id,
     action: str,
     reason: Annotated[str, Form(max_length=500)] = "",
     note: Annotated[str, Form(max_length=2000)] = "",
@@ -250,7 +252,7 @@ def participation_page(
     request: Request,
     session: SessionDep,
     account: PageAccount,
-    discussion_id: int,
+    discussion_id: Id,
     sort: Annotated[
         str, Query(pattern="^(name|positions|rebuttals|claims|exemplary|flags)$")
     ] = "name",
@@ -280,11 +282,18 @@ def participation_page(
 
 
 @router.get("/discussions/{discussion_id}/participation.csv", name="participation_csv")
-def participation_csv(session: SessionDep, account: PageAccount, discussion_id: int) -> Response:
+def participation_csv(session: SessionDep, account: PageAccount, discussion_id: Id) -> Response:
     found = discussions.access(session, discussion_id=discussion_id, account=account)
     discussions.require_faculty(found)
     body = participation.to_csv(
         participation.participation(session, found=found), frameworks=found.frameworks
+    )
+    security_log.event(
+        "export_with_names",
+        kind="discussion_csv",
+        discussion_id=discussion_id,
+        cohort_id=found.cohort.id,
+        username=account.username,
     )
     return Response(
         body,
@@ -314,8 +323,8 @@ def audit_page(
     request: Request,
     session: SessionDep,
     account: PageAccount,
-    discussion_id: Annotated[int | None, Query(ge=1)] = None,
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    discussion_id: OptionalQueryId = None,
+    page: Page = 1,
 ) -> Response:
     if not policy.may_create_cohort(account):
         raise discussions.NotAllowed("the audit log is for faculty and admins")
@@ -370,7 +379,7 @@ def cohort_participation_page(
     request: Request,
     session: SessionDep,
     account: PageAccount,
-    cohort_id: int,
+    cohort_id: Id,
     sort: Annotated[
         str, Query(pattern="^(name|positions|rebuttals|claims|exemplary|flags)$")
     ] = "name",
@@ -399,9 +408,12 @@ def cohort_participation_page(
 
 
 @router.get("/cohorts/{cohort_id}/participation.csv", name="cohort_participation_csv")
-def cohort_participation_csv(session: SessionDep, account: PageAccount, cohort_id: int) -> Response:
+def cohort_participation_csv(session: SessionDep, account: PageAccount, cohort_id: Id) -> Response:
     cohort, rows, frameworks, _ = _cohort_rows(session, account, cohort_id)
     rows.sort(key=lambda r: r.account.display_name.lower())
+    security_log.event(
+        "export_with_names", kind="cohort_csv", cohort_id=cohort.id, username=account.username
+    )
     return Response(
         participation.to_csv(rows, frameworks=frameworks),
         media_type="text/csv; charset=utf-8",
