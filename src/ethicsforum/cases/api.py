@@ -42,6 +42,7 @@ from ethicsforum.cases.schemas import (
     StatusChange,
 )
 from ethicsforum.db import SessionDep
+from ethicsforum.urls import absolute_url
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
@@ -187,7 +188,7 @@ def get_case(
         statuses=policy.case_statuses_visible_to(account),
         history=policy.may_read_case_history(account),
     )
-    return CasePublic.build(view, base_url=str(request.base_url))
+    return CasePublic.build(view, base_url=absolute_url(request, "/"))
 
 
 @router.get("/{slug}/versions", response_model=list[CaseVersionInfo])
@@ -258,7 +259,7 @@ def create_case(
     content = CaseContent.model_validate(body.model_dump(exclude={"slug"}))
     service.check_frameworks(content, allowed=request.app.state.settings.frameworks)
     view = service.create_case(session, slug=body.slug, content=content, actor=account)
-    return CasePublic.build(view, base_url=str(request.base_url))
+    return CasePublic.build(view, base_url=absolute_url(request, "/"))
 
 
 @router.post(
@@ -306,7 +307,7 @@ def import_case(
         ) from None
     result = service.import_case(session, document=document, actor_id=account.id)
     view = service.get_case(session, slug=document.slug, statuses=None)
-    public = CasePublic.build(view, base_url=str(request.base_url))
+    public = CasePublic.build(view, base_url=absolute_url(request, "/"))
     return JSONResponse(public.model_dump(mode="json"), status_code=201 if result.created else 200)
 
 
@@ -320,7 +321,7 @@ def revise_case(
     view = service.revise_case(
         session, slug=slug, content=content, change_note=body.change_note, actor=account
     )
-    return CasePublic.build(view, base_url=str(request.base_url))
+    return CasePublic.build(view, base_url=absolute_url(request, "/"))
 
 
 @router.post("/{slug}/status", response_model=CasePublic)
@@ -336,7 +337,7 @@ def change_status(
         override=body.override,
         reason=body.reason,
     )
-    return CasePublic.build(view, base_url=str(request.base_url))
+    return CasePublic.build(view, base_url=absolute_url(request, "/"))
 
 
 @router.get("/{slug}/reviews", response_model=list[ReviewPublic])
@@ -388,7 +389,7 @@ def copy_case(
         actor=account,
         statuses=policy.case_statuses_visible_to(account),
     )
-    return CasePublic.build(view, base_url=str(request.base_url))
+    return CasePublic.build(view, base_url=absolute_url(request, "/"))
 
 
 @router.get(
@@ -410,7 +411,7 @@ def case_dossier(
         slug=slug,
         version=version,
         statuses=policy.case_statuses_visible_to(account),
-        base_url=str(request.base_url),
+        base_url=absolute_url(request, "/"),
     )
     return PlainTextResponse(
         reuse.render_dossier(found),

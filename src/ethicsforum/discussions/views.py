@@ -22,6 +22,7 @@ from ethicsforum.errors import DomainError, Invalid
 from ethicsforum.forms import FormDep, form_text
 from ethicsforum.markdown import render_markdown
 from ethicsforum.templating import is_htmx, render
+from ethicsforum.urls import absolute_for
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -165,7 +166,7 @@ def position_create(
         return render(request, "discussions/discussion.html", context, status_code=422)
     events.publish(request.app, found.discussion.id or 0, "position", position.id or 0)
     return RedirectResponse(
-        request.url_for("position_page", position_id=position.id), status_code=303
+        absolute_for(request, "position_page", position_id=position.id), status_code=303
     )
 
 
@@ -258,7 +259,7 @@ def stance_submit(
         status = exc.status_code if isinstance(exc, DomainError) else 422
         return render(request, "discussions/discussion.html", context, status_code=status)
     return RedirectResponse(
-        str(request.url_for("discussion_page", discussion_id=discussion_id)) + "#stance",
+        str(absolute_for(request, "discussion_page", discussion_id=discussion_id)) + "#stance",
         status_code=303,
     )
 
@@ -276,7 +277,7 @@ def phase_submit(
     service.edit_discussion(session, found=found, data=data)
     events.publish(request.app, found.discussion.id or 0, "phase", found.discussion.id or 0)
     return RedirectResponse(
-        request.url_for("discussion_page", discussion_id=discussion_id), status_code=303
+        absolute_for(request, "discussion_page", discussion_id=discussion_id), status_code=303
     )
 
 
@@ -300,7 +301,7 @@ def discussion_create(
         message = exc.message if isinstance(exc, DomainError) else "Choose a case to discuss."
         raise Invalid(message) from None
     return RedirectResponse(
-        request.url_for("discussion_page", discussion_id=discussion.id), status_code=303
+        absolute_for(request, "discussion_page", discussion_id=discussion.id), status_code=303
     )
 
 
@@ -407,7 +408,7 @@ def rebuttal_create(
         )
         return render(request, "discussions/position.html", context, status_code=422)
     events.publish(request.app, found.discussion.id or 0, "rebuttal", rebuttal.id or 0)
-    url = request.url_for("position_page", position_id=position_id)
+    url = absolute_for(request, "position_page", position_id=position_id)
     return RedirectResponse(f"{url}#rebuttal-{rebuttal.id}", status_code=303)
 
 
@@ -455,7 +456,7 @@ def position_edit_submit(
         )
     events.publish(request.app, found.discussion.id or 0, "position", position.id or 0)
     return RedirectResponse(
-        request.url_for("position_page", position_id=position_id), status_code=303
+        absolute_for(request, "position_page", position_id=position_id), status_code=303
     )
 
 
