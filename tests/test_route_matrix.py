@@ -14,6 +14,7 @@ import pytest
 from fastapi.routing import APIRoute
 from starlette.routing import Route
 
+from ethicsforum import keys
 from ethicsforum.accounts import cohorts, sessions
 from ethicsforum.accounts import service as accounts_service
 from ethicsforum.accounts.web import CSRF_COOKIE
@@ -257,14 +258,20 @@ def world(client, session, settings):
 def credentials(session, world, role):
     """Fresh credentials per request, so revoking or signing out affects no other cell."""
     if role == "anonymous":
-        return {}, None, world["anon_csrf"]
+        # The form token is derived from the cookie with the secret key (accounts/web.py).
+        return {}, None, keys.token("csrf-anonymous", world["anon_csrf"])
     account = world["accounts"][role]
     token, _ = accounts_service.issue_token(fresh(session), account=account)
     cookie = sessions.start(session, account=account, absolute=timedelta(hours=1), user_agent=None)
     signed = sessions.resolve(fresh(session), token=cookie, idle=timedelta(hours=1))
     assert signed is not None
     fresh(session)
-    return {"Authorization": f"Bearer {token}"}, cookie, signed.csrf_token
+    # The form token is derived from the session's value with the secret key.
+    return (
+        {"Authorization": f"Bearer {token}"},
+        cookie,
+        keys.token("csrf-session", signed.csrf_token),
+    )
 
 
 def test_each_route_answers_each_role_as_the_matrix_says(app, client, session, world):

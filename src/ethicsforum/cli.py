@@ -1,4 +1,4 @@
-"""The `ethicsforum` command: serve, db, cases and users."""
+"""The `ethicsforum` command: serve, check, db, cases and users."""
 
 from __future__ import annotations
 
@@ -87,17 +87,42 @@ def _import_when_empty(settings: Settings, engine: Engine) -> None:
 def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
-    workers: Annotated[int, typer.Option(min=1, max=64)] = 1,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, max=64, help="Server processes [default: ETHICSFORUM_WORKERS, 1]."),
+    ] = None,
     demo: Annotated[bool, typer.Option("--demo", help="Create demo accounts and data.")] = False,
     no_migrate: Annotated[bool, typer.Option("--no-migrate")] = False,
+    proxy_headers: Annotated[
+        bool | None,
+        typer.Option(
+            "--proxy-headers/--no-proxy-headers",
+            help="Behind a TLS proxy: trust its X-Forwarded-Proto and X-Forwarded-For "
+            "[default: ETHICSFORUM_PROXY_HEADERS, off].",
+        ),
+    ] = None,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            help="Addresses whose proxy headers are trusted, comma-separated "
+            "[default: ETHICSFORUM_FORWARDED_ALLOW_IPS, 127.0.0.1]."
+        ),
+    ] = None,
 ) -> None:
     """Serve the site and the JSON API."""
     import uvicorn
 
     from ethicsforum import migrate
+    from ethicsforum.db import check_connection_budget
 
     settings = load_settings()
+    workers = workers or settings.workers
+    trust_proxy = settings.proxy_headers if proxy_headers is None else proxy_headers
     engine = connect(settings)
+    # Refuse before anything changes: N workers x their pools must fit PostgreSQL.
+    budget = check_connection_budget(engine, settings, workers)
+    if budget is not None:
+        die(f"{budget[0]}; {budget[1]}")
     if no_migrate:
         current, head = migrate.current_revision(engine), migrate.head_revision(settings)
         if current != head:
@@ -131,7 +156,8 @@ def serve(
         timeout_graceful_shutdown=5,
         log_level="info",
         log_config=_log_config(),
-        proxy_headers=False,
+        proxy_headers=trust_proxy,
+        forwarded_allow_ips=forwarded_allow_ips or settings.forwarded_allow_ips,
     )
 
 
@@ -148,6 +174,50 @@ def _log_config() -> dict[str, Any]:
         "propagate": False,
     }
     return config
+
+
+@app.command()
+def check(
+    deploy: Annotated[
+        bool, typer.Option("--deploy", help="Also list what is unsafe for production.")
+    ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, max=64, help="Workers to check for [default: ETHICSFORUM_WORKERS]."),
+    ] = None,
+    proxy_headers: Annotated[
+        bool | None,
+        typer.Option(
+            "--proxy-headers/--no-proxy-headers",
+            help="Whether serve runs with --proxy-headers [default: ETHICSFORUM_PROXY_HEADERS].",
+        ),
+    ] = None,
+) -> None:
+    """Check the configuration and the database; with --deploy, list what is unsafe for
+    production, one line each with its fix, and exit 1 if anything is."""
+    from ethicsforum import deploycheck
+
+    settings = load_settings()
+    engine = connect(settings)
+    try:
+        findings = (
+            deploycheck.find_problems(
+                settings,
+                engine,
+                workers=workers or settings.workers,
+                proxy_headers=settings.proxy_headers if proxy_headers is None else proxy_headers,
+            )
+            if deploy
+            else []
+        )
+    finally:
+        engine.dispose()
+    for finding in findings:
+        print(f"ethicsforum: {finding}")
+    if findings:
+        print(f"ethicsforum: {len(findings)} problem(s) found", file=sys.stderr)
+        raise typer.Exit(1)
+    print("ethicsforum: no problems found")
 
 
 @db_app.command("upgrade")

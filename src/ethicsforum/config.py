@@ -13,6 +13,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_FRAMEWORKS = ("autonomy", "confidentiality", "justice", "beneficence")
 FRAMEWORK_PATTERN = r"^[a-z][a-z0-9-]{0,39}$"
+# Event streams of one process load and render posts through at most this many database
+# connections at once (they are not requests, so the request limit does not cover them).
+STREAM_DB_SLOTS = 4
 
 
 def _project_root() -> Path:
@@ -36,8 +39,28 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL: sqlite:///path or postgresql+psycopg://user@host/db",
     )
     secret_key: SecretStr | None = Field(
-        default=None, description="Signs sessions and derives pseudonyms; generated when unset."
+        default=None,
+        description="Derives the pseudonym keys and the CSRF tokens; generated when unset.",
     )
+    base_url: str | None = Field(
+        default=None,
+        description="The public address (https://forum.example.org) every absolute link uses; "
+        "unknown Host headers are refused when set.",
+    )
+    proxy_headers: bool = Field(
+        default=False,
+        description="Trust X-Forwarded-Proto/For from --forwarded-allow-ips (behind a TLS proxy).",
+    )
+    forwarded_allow_ips: str = "127.0.0.1"
+    workers: int = Field(default=1, ge=1, le=64, description="Server processes for `serve`.")
+    # Overload: requests beyond this many in flight per process answer 503 at once instead of
+    # queueing for a thread and a database connection (AnyIO's default thread pool is 40).
+    max_requests: int = Field(default=40, ge=1, le=1000)
+    pool_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
+    max_streams: int = Field(default=1000, ge=1, le=100_000)
+    max_streams_per_session: int = Field(default=5, ge=1, le=100)
+    stream_lifetime_seconds: float = Field(default=1800.0, gt=0)
+    stream_keepalive_seconds: float = Field(default=15.0, gt=0, le=300)
     instance_dir: Path = Path("instance")
     cases_dir: Path = Field(default_factory=lambda: _project_root() / "cases")
     templates_dir: Path = Field(default_factory=lambda: _project_root() / "templates")
@@ -74,12 +97,45 @@ class Settings(BaseSettings):
             raise ValueError("frameworks must not repeat")
         return value
 
-    @field_validator("rate_limits", mode="before")
+    @field_validator("rate_limits", "proxy_headers", mode="before")
     @classmethod
     def _on_off(cls, value: object) -> object:
         if isinstance(value, str) and value.strip().lower() in {"on", "off"}:
             return value.strip().lower() == "on"
         return value
+
+    @field_validator("secret_key", "base_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # `ETHICSFORUM_BASE_URL=` in a .env file means "not set", not "the empty address".
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_base_url(cls, value: str | None) -> str | None:
+        from urllib.parse import urlsplit
+
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if (
+            parts.scheme not in {"http", "https"}
+            or not parts.hostname
+            or parts.path not in {"", "/"}
+            or parts.query
+            or parts.fragment
+            or parts.username is not None
+            or parts.password is not None
+        ):
+            raise ValueError(
+                "ETHICSFORUM_BASE_URL must be http(s)://HOST[:PORT] with no path, "
+                "e.g. https://forum.example.org"
+            )
+        try:
+            port = f":{parts.port}" if parts.port else ""
+        except ValueError as exc:
+            raise ValueError(f"ETHICSFORUM_BASE_URL has a bad port: {value!r}") from exc
+        return f"{parts.scheme}://{parts.hostname}{port}"
 
     @field_validator("database_url")
     @classmethod
@@ -109,6 +165,27 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def base_is_https(self) -> bool:
+        return self.base_url is not None and self.base_url.startswith("https://")
+
+    @property
+    def base_host(self) -> str | None:
+        """The host name of BASE_URL (without port), for the Host header check."""
+        from urllib.parse import urlsplit
+
+        return urlsplit(self.base_url).hostname if self.base_url else None
+
+    @property
+    def pool_capacity(self) -> int:
+        """Database connections one process may hold at once.
+
+        Every request in flight may hold one (it keeps its session between the thread-pool
+        calls of its dependencies and its route), and event streams render posts through a
+        few slots of their own (discussions/stream.py); the pool is never smaller.
+        """
+        return self.max_requests + STREAM_DB_SLOTS
 
     def resolved_secret_key(self) -> str:
         """The configured secret, or one generated once and kept in the instance folder."""

@@ -37,12 +37,20 @@ def make_engine(settings: Settings) -> Engine:
     metadata()  # every table known, so foreign keys across domains resolve at flush
     url = make_url(settings.database_url)
 
+    # The pool is never smaller than what may hold a connection at once (every request the
+    # limiter lets in, plus the event streams' slots: Settings.pool_capacity), and a full
+    # pool is answered 503 after a short wait (errors.py), never a 500 after 30 s.
+    capacity = settings.pool_capacity
     if url.get_backend_name() == "sqlite":
         pool: dict[str, Any] = {}
         if url.database and url.database != ":memory:":
-            # Requests run in a pool of up to 40 threads; with fewer pooled connections,
-            # overflow connections were opened (with their pragmas) and closed per request.
-            pool = {"pool_size": 20, "max_overflow": 20}
+            # Pooled SQLite connections are cheap; keeping half open avoids reopening (and
+            # re-running the pragmas) per request under load.
+            pool = {
+                "pool_size": capacity // 2,
+                "max_overflow": capacity - capacity // 2,
+                "pool_timeout": settings.pool_timeout_seconds,
+            }
             from pathlib import Path
 
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
@@ -58,13 +66,63 @@ def make_engine(settings: Settings) -> Engine:
         return engine
     # JIT compilation pays off for long analytical queries, not for a web app's short ones:
     # measured on the summary's aggregates it tripled a cold read.
+    pool_size = min(PG_POOL_SIZE, capacity)
     return create_engine(
         url,
         pool_pre_ping=True,
-        pool_size=10,
-        max_overflow=20,
+        pool_size=pool_size,
+        max_overflow=capacity - pool_size,
+        pool_timeout=settings.pool_timeout_seconds,
         connect_args={"options": "-c jit=off"},
     )
+
+
+# PostgreSQL connections kept open when idle; the rest of the capacity opens on demand.
+PG_POOL_SIZE = 10
+# Connections `serve` leaves free on the PostgreSQL server for psql, backups, migrations.
+PG_RESERVED_CONNECTIONS = 5
+
+
+def connections_per_worker(settings: Settings) -> int:
+    """The most PostgreSQL connections one server process opens: its pool and its LISTEN."""
+    return settings.pool_capacity + 1
+
+
+def check_connection_budget(
+    engine: Engine, settings: Settings, workers: int
+) -> tuple[str, str] | None:
+    """Why `workers` processes may not fit the server's max_connections, and what to do;
+    None if they fit (or the database is not PostgreSQL).
+
+    Each worker may open connections_per_worker() connections; PG_RESERVED_CONNECTIONS stay
+    free. The answer gives the arithmetic and the largest ETHICSFORUM_MAX_REQUESTS that fits.
+    """
+    from sqlalchemy import text
+
+    from ethicsforum.config import STREAM_DB_SLOTS
+
+    if engine.dialect.name != "postgresql":
+        return None
+    with engine.connect() as conn:
+        limit = int(conn.execute(text("SHOW max_connections")).scalar_one())
+    per_worker = connections_per_worker(settings)
+    available = limit - PG_RESERVED_CONNECTIONS
+    if workers * per_worker <= available:
+        return None
+    fitting = available // workers - 1 - STREAM_DB_SLOTS
+    problem = (
+        f"{workers} workers x {per_worker} connections each (ETHICSFORUM_MAX_REQUESTS="
+        f"{settings.max_requests} + {STREAM_DB_SLOTS} for event streams + 1 LISTEN) = "
+        f"{workers * per_worker}, more than the {available} PostgreSQL allows "
+        f"(max_connections {limit} - {PG_RESERVED_CONNECTIONS} kept free)"
+    )
+    fix = (
+        f"set ETHICSFORUM_MAX_REQUESTS={fitting} or lower, use fewer workers, "
+        "or raise max_connections"
+        if fitting >= 1
+        else "use fewer workers or raise max_connections"
+    )
+    return problem, fix
 
 
 def _configure_sqlite(engine: Engine, settings: Settings) -> None:

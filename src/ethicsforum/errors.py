@@ -11,10 +11,13 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
+
+BUSY = "the server is busy; please try again in a moment"
 
 
 class DomainError(Exception):
@@ -194,6 +197,17 @@ def install(app: FastAPI) -> None:
         problems = [str(p.get("msg")) for p in getattr(exc, "problems", [])]
         response = _page(request, exc.status_code, exc.title, exc.message, problems)
         response.headers.update(exc.headers)
+        return response
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool_timeout(request: Request, exc: PoolTimeout) -> Response:
+        # Every database connection stayed busy for the pool's whole (short) timeout: the
+        # server is full, which is no fault of the request. Answered like the limiter does.
+        headers = {"Retry-After": "1"}
+        if is_api(request):
+            return JSONResponse({"detail": BUSY}, status_code=503, headers=headers)
+        response = _page(request, 503, "The server is busy", BUSY[0].upper() + BUSY[1:] + ".")
+        response.headers.update(headers)
         return response
 
     @app.exception_handler(RequestValidationError)

@@ -10,11 +10,11 @@ from typing import Any
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from ethicsforum import __version__, errors, templating
+from ethicsforum import __version__, errors, keys, templating
 from ethicsforum.config import Settings, get_settings
 from ethicsforum.db import make_engine
 from ethicsforum.discussions.events import Broker
-from ethicsforum.security import InputGuard, SecurityHeaders
+from ethicsforum.security import ConcurrencyLimit, InputGuard, SecurityHeaders
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -46,8 +46,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=[Depends(csrf_protect)],
     )
     app.state.settings = settings
+    keys.use_secret(settings.resolved_secret_key())
     app.state.engine = make_engine(settings)
-    app.state.broker = Broker(app.state.engine)
+    app.state.broker = Broker(
+        app.state.engine,
+        max_streams=settings.max_streams,
+        per_session=settings.max_streams_per_session,
+    )
     app.state.summaries = SummaryCache()
     templating.use_directory(str(settings.templates_dir))
 
@@ -82,9 +87,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(errors.LiteralApiPaths)
     app.add_middleware(CsrfCookie)
     app.add_middleware(InputGuard)
+    app.add_middleware(ConcurrencyLimit, max_requests=settings.max_requests)
+    if settings.base_host is not None:
+        # With a public address set, a request naming another host is refused (400) before
+        # anything could echo it; localhost stays allowed for health checks on the machine.
+        from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+        app.add_middleware(
+            TrustedHostMiddleware,
+            allowed_hosts=[settings.base_host, "localhost", "127.0.0.1", "::1"],
+            www_redirect=False,
+        )
     # Inside SecurityHeaders, so even an unexpected 500 carries them.
     app.add_middleware(errors.LastResort)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders)  # outermost: refusals above carry the headers too
 
     return app
 

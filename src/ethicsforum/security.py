@@ -1,10 +1,13 @@
-"""Security headers on every response."""
+"""Security headers on every response, the request body guard and the overload limiter."""
 
 from __future__ import annotations
 
 import re
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ethicsforum.urls import SESSION_COOKIE, cookie_name, is_https
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -31,8 +34,30 @@ HEADERS = [
 ]
 
 
+HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+NO_STORE = (b"cache-control", b"no-store")
+
+
+def _private(scope: Scope) -> bool:
+    """Whether the answer is for one person: every API answer, and every page requested with
+    a session cookie or a bearer token. Static files and anonymous pages may be cached."""
+    path: str = scope["path"]
+    if path.startswith("/static/"):
+        return False
+    if path.startswith("/api/") or path == "/openapi.json":
+        return True
+    request = Request(scope)
+    return (
+        cookie_name(scope, SESSION_COOKIE) in request.cookies or "authorization" in request.headers
+    )
+
+
 class SecurityHeaders:
-    """Pure ASGI middleware (no BaseHTTPMiddleware), so streamed responses stay streamed."""
+    """Pure ASGI middleware (no BaseHTTPMiddleware), so streamed responses stay streamed.
+
+    Adds HSTS over HTTPS only (a browser ignores it over HTTP, and an HTTP-only laptop must
+    not be pinned), and `Cache-Control: no-store` on whatever is meant for one person.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -41,12 +66,20 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        extra = list(HEADERS)
+        if is_https(scope):
+            extra.append(HSTS)
+        private = _private(scope)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                present = {name.lower() for name, _ in message.get("headers", [])}
-                message["headers"] = list(message.get("headers", [])) + [
-                    (name, value) for name, value in HEADERS if name not in present
+                headers = list(message.get("headers", []))
+                if private:
+                    headers = [(k, v) for k, v in headers if k.lower() != b"cache-control"]
+                    headers.append(NO_STORE)
+                present = {name.lower() for name, _ in headers}
+                message["headers"] = headers + [
+                    (name, value) for name, value in extra if name not in present
                 ]
             await send(message)
 
@@ -152,3 +185,81 @@ async def _refuse(scope: Scope, send: Send, status: int, message: str) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+BUSY_MESSAGE = "the server is busy; please try again in a moment"
+BUSY_PAGE = (
+    "<!doctype html><html lang=en><meta charset=utf-8><title>Busy: ethicsforum</title>"
+    "<link rel=stylesheet href=/static/site.css><main><h1>The server is busy</h1>"
+    "<p>Too many people are asking at once. Please try again in a moment.</p></main></html>"
+)
+
+
+async def answer_busy(scope: Scope, send: Send, status: int = 503, retry_after: int = 1) -> None:
+    """503 (or 429) with Retry-After: JSON under /api/, a small page elsewhere."""
+    import json
+
+    if scope["path"].startswith("/api/"):
+        body = json.dumps({"detail": BUSY_MESSAGE}).encode()
+        kind = b"application/json"
+    else:
+        body = BUSY_PAGE.encode()
+        kind = b"text/html; charset=utf-8"
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", kind),
+                (b"content-length", str(len(body)).encode()),
+                (b"retry-after", str(retry_after).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class ConcurrencyLimit:
+    """At most `max_requests` HTTP requests in flight in this process; the next gets 503.
+
+    Answering at once is kinder than queueing: beyond the thread pool and the database
+    pool (sized from the same number, db.py) a request would only wait, holding a socket,
+    until some pool timed out. An event stream counts while it opens (its access check
+    uses the database) and stops counting once its response starts: open streams have
+    limits of their own (discussions/events.py).
+    """
+
+    def __init__(self, app: ASGIApp, max_requests: int) -> None:
+        self.app = app
+        self.max_requests = max_requests
+        self.in_flight = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.max_requests:
+            await answer_busy(scope, send)
+            return
+        # One event loop per process and no await between the test and the increment.
+        self.in_flight += 1
+        counted = True
+
+        def release() -> None:
+            nonlocal counted
+            if counted:
+                counted = False
+                self.in_flight -= 1
+
+        async def send_and_release(message: Message) -> None:
+            if message["type"] == "http.response.start" and any(
+                k.lower() == b"content-type" and v.startswith(b"text/event-stream")
+                for k, v in message.get("headers", [])
+            ):
+                release()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_release)
+        finally:
+            release()

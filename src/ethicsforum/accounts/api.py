@@ -30,6 +30,7 @@ from ethicsforum.accounts.schemas import (
 )
 from ethicsforum.db import SessionDep
 from ethicsforum.params import Id
+from ethicsforum.urls import absolute_for
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -101,7 +102,7 @@ def cohort_public(
         id=cohort.id or 0,
         name=cohort.name,
         join_code=code,
-        join_url=str(request.url_for("join_page", code=cohort.join_code)) if code else None,
+        join_url=absolute_for(request, "join_page", code=cohort.join_code) if code else None,
         members=[
             MemberPublic(username=a.username, display_name=a.display_name, role=m.role)
             for m, a in rows

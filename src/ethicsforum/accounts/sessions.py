@@ -12,8 +12,9 @@ from sqlmodel import Session, select
 from ethicsforum.accounts.models import Account, BrowserSession
 from ethicsforum.accounts.service import hash_token
 from ethicsforum.db import utcnow
+from ethicsforum.urls import SESSION_COOKIE
 
-COOKIE = "ef_session"
+COOKIE = SESSION_COOKIE
 # Touching last_seen_at on every request would make every page view a write; once a few
 # minutes keeps the idle time-out honest at a fraction of the cost.
 TOUCH_EVERY = timedelta(minutes=5)
@@ -52,8 +53,14 @@ def start(
     return token
 
 
-def resolve(session: Session, *, token: str, idle: timedelta) -> SignedIn | None:
-    """The live session behind a cookie value, or None if unknown, ended or timed out."""
+def resolve(
+    session: Session, *, token: str, idle: timedelta, touch: bool = True
+) -> SignedIn | None:
+    """The live session behind a cookie value, or None if unknown, ended or timed out.
+
+    `touch=False` checks without counting as activity (an open event stream re-checking its
+    session must not keep an idle session alive for ever).
+    """
     row = session.exec(
         select(BrowserSession, Account)
         .join(Account, Account.id == BrowserSession.account_id)  # type: ignore[arg-type]
@@ -70,7 +77,7 @@ def resolve(session: Session, *, token: str, idle: timedelta) -> SignedIn | None
         or account.deactivated_at is not None
     ):
         return None
-    if now - browser_session.last_seen_at >= TOUCH_EVERY:
+    if touch and now - browser_session.last_seen_at >= TOUCH_EVERY:
         browser_session.last_seen_at = now
         session.add(browser_session)
         session.commit()

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ethicsforum import security_log
-from ethicsforum.accounts import cohorts, policy, service, sessions
+from ethicsforum.accounts import cohorts, policy, service, sessions, web
 from ethicsforum.accounts.models import Account
 from ethicsforum.accounts.ratelimit import TooManyAttempts
 from ethicsforum.accounts.web import PageAccount, SignedInDep, safe_next
@@ -18,6 +18,7 @@ from ethicsforum.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from ethicsforum.errors import DomainError
 from ethicsforum.params import Id
 from ethicsforum.templating import render
+from ethicsforum.urls import absolute_for
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -121,27 +122,19 @@ def login_submit(
         user_agent=request.headers.get("user-agent"),
     )
     response = RedirectResponse(next_url, status_code=303)
-    response.set_cookie(
-        sessions.COOKIE,
-        token,
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-        path="/",
-        max_age=settings.session_absolute_hours * 3600,
-    )
+    web.set_session_cookie(request, response, token, settings.session_absolute_hours * 3600)
     return response
 
 
 @router.post("/logout", name="logout")
-def logout(session: SessionDep, state: SignedInDep) -> Response:
+def logout(request: Request, session: SessionDep, state: SignedInDep) -> Response:
     if state is not None:
         sessions.end(session, browser_session=state.browser_session)
         security_log.event(
             "signed_out", username=state.account.username, account_id=state.account.id
         )
     response = RedirectResponse("/login?signed_out=true", status_code=303)
-    response.delete_cookie(sessions.COOKIE, path="/")
+    web.delete_session_cookie(request, response)
     return response
 
 
@@ -196,7 +189,9 @@ def cohort_create(
             },
             status_code=exc.status_code,
         )
-    return RedirectResponse(request.url_for("cohort_page", cohort_id=cohort.id), status_code=303)
+    return RedirectResponse(
+        absolute_for(request, "cohort_page", cohort_id=cohort.id), status_code=303
+    )
 
 
 @router.post("/cohorts/join", name="cohort_join")
@@ -227,7 +222,9 @@ def cohort_join(
         )
         response.headers.update(exc.headers)  # Retry-After on a 429
         return response
-    return RedirectResponse(request.url_for("cohort_page", cohort_id=cohort.id), status_code=303)
+    return RedirectResponse(
+        absolute_for(request, "cohort_page", cohort_id=cohort.id), status_code=303
+    )
 
 
 @router.get("/join/{code}", name="join_page")
@@ -272,7 +269,7 @@ def _cohort_context(
         if found.manages
         else [],
         "join_code": cohorts.display_code(found.cohort.join_code),
-        "join_url": request.url_for("join_page", code=found.cohort.join_code),
+        "join_url": absolute_for(request, "join_page", code=found.cohort.join_code),
     }
 
 
@@ -301,7 +298,9 @@ def cohort_add_member(
         context = _cohort_context(request, session, found, account)
         context.update(add_error=exc.message, username=username)
         return render(request, "accounts/cohort.html", context, status_code=exc.status_code)
-    return RedirectResponse(request.url_for("cohort_page", cohort_id=cohort_id), status_code=303)
+    return RedirectResponse(
+        absolute_for(request, "cohort_page", cohort_id=cohort_id), status_code=303
+    )
 
 
 @router.post("/cohorts/{cohort_id}/members/{username}/remove", name="cohort_remove_member")
@@ -315,4 +314,6 @@ def cohort_remove_member(
         context = _cohort_context(request, session, found, account)
         context.update(remove_error=exc.message)
         return render(request, "accounts/cohort.html", context, status_code=exc.status_code)
-    return RedirectResponse(request.url_for("cohort_page", cohort_id=cohort_id), status_code=303)
+    return RedirectResponse(
+        absolute_for(request, "cohort_page", cohort_id=cohort_id), status_code=303
+    )

@@ -7,13 +7,15 @@ from datetime import timedelta
 from typing import Annotated
 from urllib.parse import quote, urlsplit
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ethicsforum import keys
 from ethicsforum.accounts import sessions
 from ethicsforum.accounts.models import Account
 from ethicsforum.db import SessionDep
 from ethicsforum.errors import DomainError
+from ethicsforum.urls import cookie_name, is_https
 
 CSRF_COOKIE = "ef_csrf"
 CSRF_FIELD = "csrf_token"
@@ -34,9 +36,36 @@ class CsrfRefused(DomainError):
     title = "Request refused"
 
 
+def session_cookie(request: Request) -> str | None:
+    """The session cookie's value, under its name for this scheme (`__Host-` over HTTPS)."""
+    return request.cookies.get(cookie_name(request.scope, sessions.COOKIE))
+
+
+def set_session_cookie(request: Request, response: Response, token: str, max_age: int) -> None:
+    response.set_cookie(
+        cookie_name(request.scope, sessions.COOKIE),
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=is_https(request.scope),
+        path="/",
+        max_age=max_age,
+    )
+
+
+def delete_session_cookie(request: Request, response: Response) -> None:
+    response.delete_cookie(
+        cookie_name(request.scope, sessions.COOKIE),
+        path="/",
+        secure=is_https(request.scope),
+        httponly=True,
+        samesite="lax",
+    )
+
+
 def signed_in(request: Request, db: SessionDep) -> sessions.SignedIn | None:
     """The browser's live session, if its cookie names one."""
-    token = request.cookies.get(sessions.COOKIE)
+    token = session_cookie(request)
     found = None
     if token:
         idle = timedelta(minutes=request.app.state.settings.session_idle_minutes)
@@ -83,7 +112,7 @@ async def csrf_protect(request: Request, state: SignedInDep) -> None:
     origin = request.headers.get("Origin")
     if origin is not None and origin != "null" and not _same_origin(request, origin):
         raise CsrfRefused("this form was sent from another site")
-    expected = state.csrf_token if state else request.cookies.get(CSRF_COOKIE)
+    expected = _expected_csrf_token(request, state)
     given = request.headers.get(CSRF_HEADER)
     if given is None and request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -96,11 +125,33 @@ async def csrf_protect(request: Request, state: SignedInDep) -> None:
         )
 
 
+def _session_csrf_token(state: sessions.SignedIn) -> str:
+    # Derived from the secret key and the session's own random value: a stolen database
+    # (which holds csrf_secret) is not enough to forge a signed-in form.
+    return keys.token("csrf-session", state.csrf_token)
+
+
+def _anonymous_csrf_token(cookie: str | None) -> str | None:
+    # A signed double-submit cookie: a cookie planted by someone else (a sibling subdomain
+    # over HTTP) is of no use without the token the server derives from it.
+    return keys.token("csrf-anonymous", cookie) if cookie else None
+
+
+def _expected_csrf_token(request: Request, state: sessions.SignedIn | None) -> str | None:
+    if state is not None:
+        return _session_csrf_token(state)
+    return _anonymous_csrf_token(request.cookies.get(cookie_name(request.scope, CSRF_COOKIE)))
+
+
 def csrf_token_for(request: Request) -> str:
+    """The token this page's forms carry (field `csrf_token`, header X-CSRF-Token)."""
     state = getattr(request.state, "signed_in", None)
     if state is not None:
-        return str(state.csrf_token)
-    return str(request.cookies.get(CSRF_COOKIE) or getattr(request.state, "new_csrf_cookie", ""))
+        return _session_csrf_token(state)
+    cookie = request.cookies.get(cookie_name(request.scope, CSRF_COOKIE)) or getattr(
+        request.state, "new_csrf_cookie", None
+    )
+    return _anonymous_csrf_token(cookie) or ""
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
@@ -128,15 +179,14 @@ class CsrfCookie:
         if scope["type"] != "http" or scope["path"].startswith(("/api/", "/static/")):
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers", []))
-        cookie_header = headers.get(b"cookie", b"").decode("latin-1")
-        if f"{CSRF_COOKIE}=" in cookie_header:
+        name = cookie_name(scope, CSRF_COOKIE)
+        if Request(scope).cookies.get(name):
             await self.app(scope, receive, send)
             return
         value = secrets.token_urlsafe(32)
         scope.setdefault("state", {})["new_csrf_cookie"] = value
-        secure = "; Secure" if scope.get("scheme") == "https" else ""
-        cookie = f"{CSRF_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax{secure}"
+        secure = "; Secure" if is_https(scope) else ""
+        cookie = f"{name}={value}; Path=/; HttpOnly; SameSite=Lax{secure}"
 
         async def send_with_cookie(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -43,6 +43,7 @@ from ethicsforum.cases.schemas import (
 )
 from ethicsforum.db import SessionDep
 from ethicsforum.params import MAX_ID, OptionalVersion, Page, PerPage
+from ethicsforum.urls import absolute_url
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
@@ -202,7 +203,7 @@ def get_case(
         statuses=policy.case_statuses_visible_to(account),
         history=policy.may_read_case_history(account),
     )
-    return CasePublic.build(view, base_url=str(request.base_url))
+    return CasePublic.build(view, base_url=absolute_url(request, "/"))
 
 
 @router.get("/{slug}/versions", response_model=list[CaseVersionInfo])
@@ -273,7 +274,7 @@ def create_case(
     content = CaseContent.model_validate(body.model_dump(exclude={"slug"}))
     service.check_frameworks(content, allowed=request.app.state.settings.frameworks)
     view = service.create_case(session, slug=body.slug, content=content, actor=account)
-    return CasePublic.build(view, base_url=str(request.base_url))
+    return CasePublic.build(view, base_url=absolute_url(request, "/"))
 
 
 @router.post(
@@ -334,7 +335,7 @@ def import_case(
         reason=override.reason if override else None,
     )
     view = service.get_case(session, slug=document.slug, statuses=None)
-    public = CasePublic.build(view, base_url=str(request.base_url))
+    public = CasePublic.build(view, base_url=absolute_url(request, "/"))
     return JSONResponse(public.model_dump(mode="json"), status_code=201 if result.created else 200)
 
 
@@ -348,7 +349,7 @@ def revise_case(
     view = service.revise_case(
         session, slug=slug, content=content, change_note=body.change_note, actor=account
     )
-    return CasePublic.build(view, base_url=str(request.base_url))
+    return CasePublic.build(view, base_url=absolute_url(request, "/"))
 
 
 @router.post("/{slug}/status", response_model=CasePublic)
@@ -364,7 +365,7 @@ def change_status(
         override=body.override,
         reason=body.reason,
     )
-    return CasePublic.build(view, base_url=str(request.base_url))
+    return CasePublic.build(view, base_url=absolute_url(request, "/"))
 
 
 @router.get("/{slug}/reviews", response_model=list[ReviewPublic])
@@ -416,7 +417,7 @@ def copy_case(
         actor=account,
         statuses=policy.case_statuses_visible_to(account),
     )
-    return CasePublic.build(view, base_url=str(request.base_url))
+    return CasePublic.build(view, base_url=absolute_url(request, "/"))
 
 
 @router.get(
@@ -438,7 +439,7 @@ def case_dossier(
         slug=slug,
         version=version,
         statuses=policy.case_statuses_visible_to(account),
-        base_url=str(request.base_url),
+        base_url=absolute_url(request, "/"),
     )
     return PlainTextResponse(
         reuse.render_dossier(found),

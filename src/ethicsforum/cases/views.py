@@ -24,6 +24,7 @@ from ethicsforum.forms import FormDep
 from ethicsforum.markdown import render_markdown
 from ethicsforum.params import OptionalQueryId, OptionalVersion, Page, id_or_none
 from ethicsforum.templating import is_htmx, render
+from ethicsforum.urls import absolute_for, absolute_url
 
 router = APIRouter(prefix="/cases", tags=["pages"], include_in_schema=False)
 
@@ -162,7 +163,7 @@ def case_create_submit(
         except service.CaseConflict:  # taken between the check and the insert
             errors = {"slug": editor.taken_message(created.slug)}
         else:
-            url = request.url_for("case_detail_page", slug=view.case.slug)
+            url = absolute_for(request, "case_detail_page", slug=view.case.slug)
             return RedirectResponse(f"{url}?saved=1", status_code=303)
     context = editor_page.page_context(form, mode="new", framework_choices=choices, errors=errors)
     return render(request, "cases/edit.html", context, status_code=422)
@@ -333,7 +334,7 @@ def case_edit_submit(
             change_note=revision.change_note,
             actor=account,
         )
-        url = request.url_for("case_detail_page", slug=case.slug)
+        url = absolute_for(request, "case_detail_page", slug=case.slug)
         return RedirectResponse(f"{url}?saved={view.version.version}", status_code=303)
     context = editor_page.page_context(
         form,
@@ -370,7 +371,7 @@ def case_detail_page(
             "view": view,
             "case": view.case,
             "v": view.version,
-            "citation": citation(view, base_url=str(request.base_url)),
+            "citation": citation(view, base_url=absolute_url(request, "/")),
             "is_old_version": view.version.version != view.case.current_version,
             "library_editor": policy.may_read_case_history(viewer),
             "reuse": reuse.for_case_page(session, view=view, viewer=viewer),
@@ -465,7 +466,7 @@ def case_copy_submit(
         context |= {"values": values, "errors": errors}
         return render(request, "cases/copy.html", context, status_code=409 if conflict else 422)
     return RedirectResponse(
-        request.url_for("case_detail_page", slug=copy.case.slug), status_code=303
+        absolute_for(request, "case_detail_page", slug=copy.case.slug), status_code=303
     )
 
 
@@ -504,7 +505,7 @@ def case_dossier_page(
         slug=slug,
         version=version,
         statuses=policy.case_statuses_visible_to(account),
-        base_url=str(request.base_url),
+        base_url=absolute_url(request, "/"),
     )
     if fmt == "markdown":
         # The same document as the API's, for a browser signed in with its cookie.

@@ -20,6 +20,7 @@ from ethicsforum.discussions.schemas import (
 )
 from ethicsforum.discussions.service import Access
 from ethicsforum.params import Id, OptionalPage
+from ethicsforum.urls import absolute_url
 
 router = APIRouter(prefix="/api/v1", tags=["discussions"])
 
@@ -95,7 +96,7 @@ def open_discussion(
 @router.get("/discussions/{discussion_id}", response_model=DiscussionWithCase)
 def get_discussion(request: Request, found: DiscussionIn) -> DiscussionWithCase:
     """A discussion with its case at the pinned version."""
-    return DiscussionWithCase.build(found, base_url=str(request.base_url))
+    return DiscussionWithCase.build(found, base_url=absolute_url(request, "/"))
 
 
 @router.patch("/discussions/{discussion_id}", response_model=DiscussionPublic)

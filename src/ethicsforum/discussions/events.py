@@ -13,17 +13,52 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+
+from ethicsforum.config import STREAM_DB_SLOTS
+from ethicsforum.errors import DomainError
 
 CHANNEL = "ethicsforum_events"
 QUEUE_SIZE = 100
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class TooManyStreams(DomainError):
+    """One browser session already holds its share of open streams (a tab too many)."""
+
+    status_code = 429
+    title = "Too many live views"
+    retry_after = 15
+
+
+class StreamsFull(DomainError):
+    """This server process holds as many open streams as it is allowed."""
+
+    status_code = 503
+    title = "The server is busy"
+    retry_after = 1
+
+
+class StreamTicket:
+    """One admitted stream; released exactly once, however the stream ends."""
+
+    def __init__(self, broker: Broker, owner: int) -> None:
+        self._broker = broker
+        self.owner = owner
+        self._held = True
+
+    def release(self) -> None:
+        if self._held:
+            self._held = False
+            self._broker._release(self.owner)
 
 
 @dataclass(frozen=True)
@@ -34,10 +69,21 @@ class Event:
 
 
 class Broker:
-    """This process's open streams, by discussion."""
+    """This process's open streams, by discussion, and their limits.
 
-    def __init__(self, engine: Engine) -> None:
+    At most `max_streams` streams per process (503 beyond) and `per_session` per browser
+    session (429 beyond: a sixth tab gets no live updates rather than closing another tab's).
+    Streams do their database work (access re-checks, rendering) through STREAM_DB_SLOTS
+    connections at once, which the pool counts (Settings.pool_capacity).
+    """
+
+    def __init__(self, engine: Engine, *, max_streams: int = 1000, per_session: int = 5) -> None:
         self.engine = engine
+        self.max_streams = max_streams
+        self.per_session = per_session
+        self._open: dict[int, int] = {}
+        self._open_total = 0
+        self._db_slots: asyncio.Semaphore | None = None
         self.uses_postgres = engine.dialect.name == "postgresql"
         self._streams: dict[int, set[asyncio.Queue[Event]]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -48,6 +94,7 @@ class Broker:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self._db_slots = asyncio.Semaphore(STREAM_DB_SLOTS)
         if self.uses_postgres:
             self._listener = asyncio.create_task(self._listen())
         else:
@@ -78,6 +125,37 @@ class Broker:
                 await asyncio.sleep(2)
 
     # -- streams ---------------------------------------------------------------------------
+
+    def admit(self, owner: int) -> StreamTicket:
+        """Count a new stream for a browser session, or refuse it (TooManyStreams, StreamsFull)."""
+        if self._open.get(owner, 0) >= self.per_session:
+            raise TooManyStreams(
+                f"at most {self.per_session} live views per sign-in; close another tab"
+            )
+        if self._open_total >= self.max_streams:
+            raise StreamsFull("the server is busy; please try again in a moment")
+        self._open[owner] = self._open.get(owner, 0) + 1
+        self._open_total += 1
+        return StreamTicket(self, owner)
+
+    def _release(self, owner: int) -> None:
+        self._open_total -= 1
+        left = self._open.get(owner, 1) - 1
+        if left:
+            self._open[owner] = left
+        else:
+            self._open.pop(owner, None)
+
+    @property
+    def open_streams(self) -> int:
+        return self._open_total
+
+    async def run_db(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a stream's database work in the thread pool, through the streams' slots."""
+        if self._db_slots is None:
+            self._db_slots = asyncio.Semaphore(STREAM_DB_SLOTS)
+        async with self._db_slots:
+            return await run_in_threadpool(fn, *args)
 
     @contextlib.asynccontextmanager
     async def subscribe(self, discussion_id: int) -> AsyncIterator[asyncio.Queue[Event]]:

@@ -80,7 +80,8 @@ class Discussion(SQLModel, table=True):
     anonymity: str = Field(default=Anonymity.anonymous_to_peers.value, max_length=24)
     post_first: bool = False
     early_rebuttals: bool = False
-    # Per-discussion key for pseudonyms: stable inside the discussion, unlinkable across.
+    # Per-discussion salt for pseudonyms (the name predates it): the key is HMAC(secret
+    # key, salt), stable inside the discussion, unlinkable across, and not in the database.
     pseudonym_key: str = Field(max_length=64)
     created_by_id: int = Field(foreign_key="account.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, model_serializer
 from sqlmodel import Session, col, select
 
+from ethicsforum import keys
 from ethicsforum.accounts.models import Account
 from ethicsforum.discussions.models import Anonymity, Claim, Position, Rebuttal
 from ethicsforum.discussions.service import Access, active_claims, sees_peers
@@ -158,9 +159,14 @@ ANIMALS = [
 ]
 
 
-def pseudonym(key: str, account_id: int) -> str:
-    """A stable label for one account in one discussion, unlinkable across discussions."""
-    digest = hmac.new(bytes.fromhex(key), str(account_id).encode(), hashlib.sha256).digest()
+def pseudonym(salt: str, account_id: int) -> str:
+    """A stable label for one account in one discussion, unlinkable across discussions.
+
+    The discussion's stored `pseudonym_key` is only a salt: the key is HMAC(secret key,
+    salt), so the database alone cannot tell who is behind a pseudonym (see keys.py).
+    """
+    key = keys.derive("pseudonym", bytes.fromhex(salt))
+    digest = hmac.new(key, str(account_id).encode(), hashlib.sha256).digest()
     n = int.from_bytes(digest[:8], "big")
     return f"{ADJECTIVES[n % 64]} {ANIMALS[(n >> 6) % 64]} {(n >> 12) % 100:02d}"
 

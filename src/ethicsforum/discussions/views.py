@@ -24,6 +24,7 @@ from ethicsforum.forms import FormDep, form_text
 from ethicsforum.markdown import render_markdown
 from ethicsforum.params import Id, OptionalQueryId, Page, id_or_none
 from ethicsforum.templating import is_htmx, render
+from ethicsforum.urls import absolute_for
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -170,7 +171,7 @@ def position_create(
         return render(request, "discussions/discussion.html", context, status_code=422)
     events.publish(request.app, found.discussion.id or 0, "position", position.id or 0)
     return RedirectResponse(
-        request.url_for("position_page", position_id=position.id), status_code=303
+        absolute_for(request, "position_page", position_id=position.id), status_code=303
     )
 
 
@@ -285,7 +286,7 @@ def stance_submit(
         status = exc.status_code if isinstance(exc, DomainError) else 422
         return render(request, "discussions/discussion.html", context, status_code=status)
     return RedirectResponse(
-        str(request.url_for("discussion_page", discussion_id=discussion_id)) + "#stance",
+        str(absolute_for(request, "discussion_page", discussion_id=discussion_id)) + "#stance",
         status_code=303,
     )
 
@@ -303,7 +304,7 @@ def phase_submit(
     service.edit_discussion(session, found=found, data=data)
     events.publish(request.app, found.discussion.id or 0, "phase", found.discussion.id or 0)
     return RedirectResponse(
-        request.url_for("discussion_page", discussion_id=discussion_id), status_code=303
+        absolute_for(request, "discussion_page", discussion_id=discussion_id), status_code=303
     )
 
 
@@ -327,7 +328,7 @@ def discussion_create(
         message = exc.message if isinstance(exc, DomainError) else "Choose a case to discuss."
         raise Invalid(message) from None
     return RedirectResponse(
-        request.url_for("discussion_page", discussion_id=discussion.id), status_code=303
+        absolute_for(request, "discussion_page", discussion_id=discussion.id), status_code=303
     )
 
 
@@ -433,7 +434,7 @@ def rebuttal_create(
         )
         return render(request, "discussions/position.html", context, status_code=422)
     events.publish(request.app, found.discussion.id or 0, "rebuttal", rebuttal.id or 0)
-    url = request.url_for("position_page", position_id=position_id)
+    url = absolute_for(request, "position_page", position_id=position_id)
     return RedirectResponse(f"{url}#rebuttal-{rebuttal.id}", status_code=303)
 
 
@@ -481,7 +482,7 @@ def position_edit_submit(
         )
     events.publish(request.app, found.discussion.id or 0, "position", position.id or 0)
     return RedirectResponse(
-        request.url_for("position_page", position_id=position_id), status_code=303
+        absolute_for(request, "position_page", position_id=position_id), status_code=303
     )
 
 
