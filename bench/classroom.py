@@ -26,8 +26,9 @@ missed.
 
 The load generator is one asyncio process on the same two cores as the server; it reads
 streams as raw bytes and only looks for post ids, so it stays a small share of the CPU.
-Everything targets 127.0.0.1 and stops by itself: the run lasts --seconds plus at most
---drain seconds for the last announcements.
+Everything targets 127.0.0.1 and stops by itself: requests still unanswered 60 s after the
+last planned one count as errors ("no answer"), and the streams get at most --drain more
+seconds for the last announcements.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ from discussion import (
 
 POST_ID = re.compile(rb'(?:id="|#)(position|rebuttal)-(\d+)')  # a card, or a link to one
 KINDS = ("page", "stance", "position", "rebuttal", "phase")
+GRACE = 60.0  # seconds after the last planned request before unanswered ones are given up
 PASSWORD = "hall-password-2026"  # never used to sign in: sessions and tokens are seeded
 
 
@@ -235,6 +237,9 @@ async def call(
     except httpx.HTTPError as exc:
         run.record(kind, type(exc).__name__, began)
         return None
+    except asyncio.CancelledError:  # still waiting when the run's deadline came
+        run.record(kind, "no answer", began)
+        raise
     run.record(kind, str(response.status_code), began)
     return response
 
@@ -404,7 +409,13 @@ async def classroom(run: Run, seconds: float, drain: float, seed: int) -> None:
             act(run, client, s, random.Random(seed + s.index), seconds, done, streams)
             for s in run.world.students
         ]
-        await asyncio.gather(*students, faculty(run, client, seconds))
+        try:
+            # A server that falls behind must not keep the benchmark running for ever.
+            await asyncio.wait_for(
+                asyncio.gather(*students, faculty(run, client, seconds)), seconds + GRACE
+            )
+        except TimeoutError:
+            print(f"the hall's deadline ({seconds + GRACE:.0f} s) came with requests unanswered")
         # Let the last announcements reach every stream, then hang up.
         deadline = time.monotonic() + drain
         expected = len(run.world.students)
