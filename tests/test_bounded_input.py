@@ -18,6 +18,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from ethicsforum import keys
 from ethicsforum.accounts import service as accounts_service
 from ethicsforum.accounts import sessions
 from ethicsforum.accounts.web import CSRF_COOKIE
@@ -102,7 +103,7 @@ def admin(session, world):  # noqa: F811
     return {
         "headers": {"Authorization": f"Bearer {token}"},
         "cookie": cookie,
-        "csrf": signed.csrf_token,
+        "csrf": keys.token("csrf-session", signed.csrf_token),
     }
 
 
@@ -208,7 +209,7 @@ def _student(session, world):  # noqa: F811
     return {
         "headers": {"Authorization": f"Bearer {token}"},
         "cookie": cookie,
-        "csrf": signed.csrf_token,
+        "csrf": keys.token("csrf-session", signed.csrf_token),
     }
 
 
