@@ -194,6 +194,18 @@ def get_session(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
+@contextmanager
+def answer_session(request: Request) -> Iterator[Session]:
+    """A read session for what a write request answers with, after its change committed.
+
+    The request's own session writes: on SQLite another transaction on it would begin
+    IMMEDIATE again and queue for the write lock behind the whole class, so a change already
+    saved could still be answered with "database is locked". A read never waits for writers.
+    """
+    with read_session(request.app.state.engine) as session:
+        yield session
+
+
 def metadata() -> Any:
     """The complete metadata, every domain's models imported."""
     import ethicsforum.models  # noqa: F401

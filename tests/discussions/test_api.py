@@ -415,3 +415,49 @@ def test_answers_and_phase_changes_notify_without_naming_anyone(client, world, s
     assert ("bob", "rebuttal", "Someone answered your rebuttal with a counter.") in texts
     assert {u for u, kind, _ in texts if kind == "phase"} == {"ann", "bob", "cat"}
     assert not any("Real" in text or "bob" in text for _, _, text in texts)
+
+
+def test_a_saved_position_is_answered_201_while_another_writer_holds_the_lock(
+    client, world, settings, session
+):
+    """The answer is read after the commit without queueing for SQLite's write lock again."""
+    import sqlite3
+
+    from fastapi.testclient import TestClient
+    from sqlalchemy import event
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.orm import Session
+
+    from ethicsforum.main import create_app
+
+    if not settings.is_sqlite:
+        pytest.skip("SQLite's one write lock; PostgreSQL writers do not queue on it")
+    discussion = open_discussion(client, world)
+    app = create_app(settings.model_copy(update={"sqlite_busy_timeout_ms": 300}))
+    holder = sqlite3.connect(
+        make_url(settings.database_url).database, isolation_level=None, check_same_thread=False
+    )
+    held: list[bool] = []
+
+    def take_the_lock(_session: object) -> None:
+        # Another writer (a classmate's post) gets the lock the moment ours commits.
+        if not held:
+            holder.execute("BEGIN IMMEDIATE")
+            held.append(True)
+
+    event.listen(Session, "after_commit", take_the_lock)
+    try:
+        with TestClient(app) as other:
+            response = other.post(
+                f"/api/v1/discussions/{discussion['id']}/positions",
+                json=position_body(),
+                headers=world["h"]["ann"],
+            )
+    finally:
+        event.remove(Session, "after_commit", take_the_lock)
+        if held:
+            holder.execute("ROLLBACK")
+        holder.close()
+    assert response.status_code == 201, response.text
+    assert held
+    assert response.json()["summary"] == "We should act now."

@@ -187,3 +187,40 @@ def test_an_event_crosses_server_processes_through_postgresql(
         for proc in (first, second):
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=20)
+
+
+def test_an_announcement_is_rendered_once_per_visibility_class_not_once_per_stream(
+    client, world, session, settings
+):
+    discussion = open_discussion(client, world)
+    app = create_app(settings)
+    with serve_in_thread(app) as base:
+        url = f"{base}/discussions/{discussion['id']}/events"
+        readers = {
+            name: EventReader(url, cookie_for(session, user))
+            for name, user in [
+                ("ann", "ann"),
+                ("bob", "bob"),
+                ("bob-second-tab", "bob"),
+                ("cat", "cat"),
+                ("prof", "prof"),
+            ]
+        }
+        try:
+            posted = httpx.post(
+                f"{base}/api/v1/discussions/{discussion['id']}/positions",
+                json=position_body(summary="Shared once"),
+                headers=world["h"]["ann"],
+            )
+            assert posted.status_code == 201
+            seen = {name: reader.next() for name, reader in readers.items()}
+        finally:
+            for reader in readers.values():
+                reader.close()
+    assert all(event.event == "position" for event in seen.values())
+    # Five streams, three classes: the author, faculty, and classmates who may see peers.
+    assert app.state.live_renders.renders == 3
+    assert seen["bob"].data == seen["bob-second-tab"].data == seen["cat"].data
+    assert "Ann Real" not in seen["cat"].data and ">you<" not in seen["cat"].data
+    assert "Ann Real" in seen["prof"].data
+    assert ">you<" in seen["ann"].data

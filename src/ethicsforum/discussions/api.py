@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from ethicsforum.accounts import policy
 from ethicsforum.accounts.deps import ApiAccount
 from ethicsforum.accounts.models import Account
-from ethicsforum.db import SessionDep
+from ethicsforum.db import SessionDep, answer_session
 from ethicsforum.discussions import events, present, service
 from ethicsforum.discussions.models import Position, Rebuttal
 from ethicsforum.discussions.schemas import (
@@ -135,7 +135,8 @@ def post_position(
         session, found=found, data=body, rate_limited=request.app.state.settings.rate_limits
     )
     events.publish(request.app, found.discussion.id or 0, "position", position.id or 0)
-    return present.positions_public(session, found, [position])[0]
+    with answer_session(request) as reader:
+        return present.positions_public(reader, found, [position])[0]
 
 
 @router.post("/discussions/{discussion_id}/stance", response_model=StancePublic)
@@ -157,13 +158,15 @@ def get_position(session: SessionDep, found: PositionIn) -> present.PositionWith
 
 @router.patch("/positions/{position_id}", response_model=present.PositionPublic)
 def edit_position(
+    request: Request,
     session: SessionDep,
     found: Annotated[tuple[Position, Access], Depends(_position_author)],
     body: service.PositionEdit,
 ) -> present.PositionPublic:
     """Edit your position; the previous text is kept as a revision."""
     position = service.edit_position(session, position=found[0], found=found[1], data=body)
-    return present.positions_public(session, found[1], [position])[0]
+    with answer_session(request) as reader:
+        return present.positions_public(reader, found[1], [position])[0]
 
 
 @router.get("/positions/{position_id}/revisions", response_model=list[RevisionPublic])
@@ -201,17 +204,20 @@ def post_rebuttal(
         rate_limited=request.app.state.settings.rate_limits,
     )
     events.publish(request.app, access.discussion.id or 0, "rebuttal", rebuttal.id or 0)
-    looked = present.lookups(session, rebuttals=[rebuttal])
+    with answer_session(request) as reader:
+        looked = present.lookups(reader, rebuttals=[rebuttal])
     return present.rebuttal_public(access, rebuttal, looked)
 
 
 @router.patch("/rebuttals/{rebuttal_id}", response_model=present.RebuttalPublic)
 def edit_rebuttal(
+    request: Request,
     session: SessionDep,
     found: Annotated[tuple[Rebuttal, Access], Depends(_rebuttal_author)],
     body: service.RebuttalEdit,
 ) -> present.RebuttalPublic:
     """Edit your rebuttal; the previous text is kept as a revision."""
     rebuttal = service.edit_rebuttal(session, rebuttal=found[0], found=found[1], data=body)
-    looked = present.lookups(session, rebuttals=[rebuttal])
+    with answer_session(request) as reader:
+        looked = present.lookups(reader, rebuttals=[rebuttal])
     return present.rebuttal_public(found[1], rebuttal, looked)

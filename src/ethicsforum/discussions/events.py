@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from fastapi import FastAPI
@@ -28,6 +29,7 @@ from ethicsforum.errors import DomainError
 CHANNEL = "ethicsforum_events"
 QUEUE_SIZE = 100
 log = logging.getLogger(__name__)
+_serials = itertools.count(1)
 T = TypeVar("T")
 
 
@@ -66,6 +68,9 @@ class Event:
     discussion_id: int
     kind: str  # "position", "rebuttal" or "phase"
     post_id: int
+    # One number per announcement heard by this process, so two announcements of the same
+    # post (a post, then its edit) are never taken for one when renderings are shared.
+    serial: int = field(default_factory=lambda: next(_serials), compare=False)
 
 
 class Broker:
