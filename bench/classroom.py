@@ -571,6 +571,10 @@ def main() -> None:
             "ETHICSFORUM_RATE_LIMITS": "off",
             "ETHICSFORUM_INSTANCE_DIR": str(Path(tmp) / "instance"),
         }
+        if postgres and "ETHICSFORUM_MAX_REQUESTS" not in os.environ:
+            # Each worker's pool is sized from its request limit; four workers with the
+            # default 40 would not fit PostgreSQL's default 100 connections, and serve says so.
+            env["ETHICSFORUM_MAX_REQUESTS"] = str(max(4, 90 // workers - 6))
         command = [str(EF), "serve", "--no-migrate", "--port", str(port)]
         command += ["--workers", str(workers)]
         log = open(Path(tmp) / "server.log", "wb")  # noqa: SIM115
