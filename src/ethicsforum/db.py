@@ -84,8 +84,9 @@ PG_RESERVED_CONNECTIONS = 5
 
 
 def connections_per_worker(settings: Settings) -> int:
-    """The most PostgreSQL connections one server process opens: its pool and its LISTEN."""
-    return settings.pool_capacity + 1
+    """The most PostgreSQL connections one server process opens: its pool, its LISTEN and
+    its NOTIFY connection."""
+    return settings.pool_capacity + 2
 
 
 def check_connection_budget(
@@ -109,10 +110,10 @@ def check_connection_budget(
     available = limit - PG_RESERVED_CONNECTIONS
     if workers * per_worker <= available:
         return None
-    fitting = available // workers - 1 - STREAM_DB_SLOTS
+    fitting = available // workers - 2 - STREAM_DB_SLOTS
     problem = (
         f"{workers} workers x {per_worker} connections each (ETHICSFORUM_MAX_REQUESTS="
-        f"{settings.max_requests} + {STREAM_DB_SLOTS} for event streams + 1 LISTEN) = "
+        f"{settings.max_requests} + {STREAM_DB_SLOTS} for event streams + 1 LISTEN + 1 NOTIFY) = "
         f"{workers * per_worker}, more than the {available} PostgreSQL allows "
         f"(max_connections {limit} - {PG_RESERVED_CONNECTIONS} kept free)"
     )

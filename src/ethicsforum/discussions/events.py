@@ -14,13 +14,13 @@ import contextlib
 import itertools
 import json
 import logging
+import threading
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from ethicsforum.config import STREAM_DB_SLOTS
@@ -90,6 +90,8 @@ class Broker:
         self._open_total = 0
         self._db_slots: asyncio.Semaphore | None = None
         self.uses_postgres = engine.dialect.name == "postgresql"
+        self._notifier: Any = None  # PostgreSQL: this process's connection for NOTIFY
+        self._notify_lock = threading.Lock()
         self._streams: dict[int, set[asyncio.Queue[Event]]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._listener: asyncio.Task[None] | None = None
@@ -106,6 +108,11 @@ class Broker:
             self.listening.set()
 
     async def stop(self) -> None:
+        with self._notify_lock:
+            if self._notifier is not None:
+                with contextlib.suppress(Exception):
+                    self._notifier.close()
+                self._notifier = None
         if self._listener is not None:
             self._listener.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -184,16 +191,35 @@ class Broker:
     # -- publishing ------------------------------------------------------------------------
 
     def publish(self, event: Event) -> None:
-        """Announce a committed change; callable from worker threads."""
+        """Announce a committed change; callable from worker threads.
+
+        On PostgreSQL through one connection of the process's own, outside the pool: a
+        request announcing its post still holds its pooled connection, and a second one
+        taken from the pool per post made a busy class queue for connections, delaying
+        announcements by seconds and losing some to the pool's time-out.
+        """
         if self.uses_postgres:
-            with self.engine.connect() as conn:
-                conn.execute(
-                    text("SELECT pg_notify(:channel, :payload)"),
-                    {"channel": CHANNEL, "payload": _encode(event)},
-                )
-                conn.commit()
+            payload = _encode(event)
+            with self._notify_lock:
+                for attempt in (1, 2):
+                    try:
+                        if self._notifier is None or self._notifier.closed:
+                            self._notifier = _connect_notifier(self.engine)
+                        self._notifier.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
+                        return
+                    except Exception:
+                        self._notifier = None
+                        if attempt == 2:
+                            raise
         elif self._loop is not None:
             self._loop.call_soon_threadsafe(self._deliver, event)
+
+
+def _connect_notifier(engine: Engine) -> Any:
+    import psycopg
+
+    url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    return psycopg.connect(url, autocommit=True, connect_timeout=5)
 
 
 def _encode(event: Event) -> str:
