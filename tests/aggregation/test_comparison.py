@@ -74,7 +74,9 @@ def test_the_page_shows_each_cohort_side_by_side_without_names(client, session, 
     page = BeautifulSoup(client.get("/cases/test-case/comparison").text, "html.parser")
     columns = page.select(".comparison-column")
     assert [c.h2.get_text() for c in columns] == ["Seminar", "Evening seminar"]
-    assert len(page.select(".comparison-column svg[role=img]")) == 4
+    # Both cohorts are too small for any count to be shown (tests/aggregation/test_small_counts.py
+    # covers the charts of a cohort large enough to have some).
+    assert len(page.select(".comparison-column .empty-state[id^=withheld-]")) == 2
     assert "Ann Real" not in page.get_text()
     detail = BeautifulSoup(client.get("/cases/test-case").text, "html.parser")
     assert detail.select_one("#comparison-link")["href"] == "/cases/test-case/comparison"

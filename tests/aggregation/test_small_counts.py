@@ -78,3 +78,15 @@ def test_the_page_writes_small_counts_as_under_5_and_says_why(client, world, lar
     ]
     assert "6 students" in column.get_text() and "positions not totalled" in column.get_text()
     assert not re.search(r"\b1\b", options.get_text())
+
+
+def test_a_cohort_whose_every_count_is_withheld_says_so_instead_of_empty_charts(client, world):
+    discussion = open_discussion(client, world)
+    post_position(client, world, discussion, "ann")
+    post_position(client, world, discussion, "bob", option="wait")
+    sign_in_browser(client, "prof")
+    page = BeautifulSoup(client.get("/cases/test-case/comparison").text, "html.parser")
+    note = page.select_one(f"#withheld-{discussion['id']}")
+    assert note is not None and "none is shown" in note.get_text()
+    assert page.select_one(f"#options-{discussion['id']}") is None
+    assert page.select_one(f"#frameworks-{discussion['id']}") is None

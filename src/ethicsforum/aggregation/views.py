@@ -192,6 +192,14 @@ def case_comparison_page(
             ),
             "heat": charts.heat_map(c.summary, matrix=c.frameworks),
             "letters": charts.letters(c.summary.option_keys),
+            # Charts of nothing but "<5" say nothing: a sentence says it instead.
+            "all_withheld": all(n is None for n in c.options.values())
+            and all(
+                n is None
+                for by_option in c.frameworks.values()
+                for cell in by_option.values()
+                for n in cell.values()
+            ),
         }
         for c in compared
     ]
