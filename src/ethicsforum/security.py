@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -174,6 +175,17 @@ async def _refuse(scope: Scope, send: Send, status: int, message: str) -> None:
     else:
         body = f"{message[0].upper()}{message[1:]}.".encode()
         kind = b"text/plain; charset=utf-8"
+    await _answer(send, status, kind, body)
+
+
+async def _answer(
+    send: Send,
+    status: int,
+    kind: bytes,
+    body: bytes,
+    headers: Sequence[tuple[bytes, bytes]] = (),
+) -> None:
+    """A whole response sent straight from middleware, before the app is reached."""
     await send(
         {
             "type": "http.response.start",
@@ -181,6 +193,7 @@ async def _refuse(scope: Scope, send: Send, status: int, message: str) -> None:
             "headers": [
                 (b"content-type", kind),
                 (b"content-length", str(len(body)).encode()),
+                *headers,
             ],
         }
     )
@@ -205,18 +218,7 @@ async def answer_busy(scope: Scope, send: Send, status: int = 503, retry_after: 
     else:
         body = BUSY_PAGE.encode()
         kind = b"text/html; charset=utf-8"
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", kind),
-                (b"content-length", str(len(body)).encode()),
-                (b"retry-after", str(retry_after).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await _answer(send, status, kind, body, [(b"retry-after", str(retry_after).encode())])
 
 
 class ConcurrencyLimit:
