@@ -14,6 +14,7 @@ from ethicsforum import __version__, errors, keys, templating
 from ethicsforum.config import Settings, get_settings
 from ethicsforum.db import make_engine
 from ethicsforum.discussions.events import Broker
+from ethicsforum.fragments import FragmentCache
 from ethicsforum.security import ConcurrencyLimit, InputGuard, SecurityHeaders
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         per_session=settings.max_streams_per_session,
     )
     app.state.summaries = SummaryCache()
+    app.state.fragments = FragmentCache()
     templating.use_directory(str(settings.templates_dir))
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -25,6 +25,11 @@ def trusted_html(value: str | None) -> Markup:
     return Markup(value or "")  # noqa: S704 - input comes from render_markdown only
 
 
+def rendered_fragment(value: str | None) -> Markup:
+    """Mark as safe a fragment one of our own (autoescaping) templates rendered earlier."""
+    return Markup(value or "")  # noqa: S704 - output of our templates, kept (fragments.py)
+
+
 def date(value: datetime | None, fmt: str = "%-d %B %Y") -> str:
     return value.strftime(fmt) if value else ""
 
@@ -77,6 +82,7 @@ def _build() -> Jinja2Blocks:
     )
 
     t.env.filters["trusted_html"] = trusted_html
+    t.env.filters["rendered_fragment"] = rendered_fragment
     t.env.filters["date"] = date
     t.env.globals["url_for"] = url_for
     # Templates ship with the code; checking every file's mtime on each render cost a tenth

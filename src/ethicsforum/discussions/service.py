@@ -807,6 +807,30 @@ def positions_of(
     return list(session.exec(query))
 
 
+def position_on_page(
+    session: Session, *, found: Access, position: Position, limit: int, offset: int
+) -> bool:
+    """Whether a position falls on the page positions_of(limit, offset) gives a viewer who
+    sees their peers: its place in posting order, counted in one statement."""
+    from sqlalchemy import and_, or_
+
+    before = session.exec(
+        select(func.count())
+        .select_from(Position)
+        .where(
+            Position.discussion_id == found.discussion.id,
+            or_(
+                col(Position.created_at) < position.created_at,
+                and_(
+                    col(Position.created_at) == position.created_at,
+                    col(Position.id) < (position.id or 0),
+                ),
+            ),
+        )
+    ).one()
+    return offset <= before < offset + limit
+
+
 def count_positions(session: Session, *, found: Access) -> int:
     if not sees_peers(session, found):
         return 1 if own_position_of(session, found) else 0
@@ -826,6 +850,17 @@ def rebuttals_of(session: Session, *, position_id: int) -> list[Rebuttal]:
             .order_by(col(Rebuttal.created_at), col(Rebuttal.id))
         )
     )
+
+
+def has_rebutted(session: Session, *, position_id: int, account_id: int) -> bool:
+    """Whether this account wrote any rebuttal under the position (its page shows them as
+    theirs, so that page's tree is theirs alone)."""
+    found = session.exec(
+        select(Rebuttal.id)
+        .where(Rebuttal.position_id == position_id, Rebuttal.author_id == account_id)
+        .limit(1)
+    ).first()
+    return found is not None
 
 
 @dataclass(frozen=True)

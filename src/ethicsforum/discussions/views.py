@@ -21,9 +21,10 @@ from ethicsforum.discussions import events, present, service
 from ethicsforum.discussions.models import Phase, Position
 from ethicsforum.errors import DomainError, Invalid
 from ethicsforum.forms import FormDep, form_text
+from ethicsforum.fragments import fragments
 from ethicsforum.markdown import render_markdown
 from ethicsforum.params import Id, OptionalQueryId, Page, id_or_none
-from ethicsforum.templating import is_htmx, render
+from ethicsforum.templating import is_htmx, render, templates
 from ethicsforum.urls import absolute_for
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -84,12 +85,41 @@ def _options(found: service.Access) -> list[dict[str, Any]]:
     return list(found.version.options)
 
 
-def _discussion_context(session: SessionDep, found: service.Access, page: int) -> dict[str, Any]:
+def _cards_html(
+    request: Request, session: SessionDep, found: service.Access, page: int, own: Position | None
+) -> str:
+    """The page's position cards, rendered once per generation and visibility class and
+    shared (fragments.py); the viewer's own card names them, so a page holding it is theirs."""
+    d = found.discussion
+    first = (page - 1) * PAGE_SIZE
+
+    def render_cards() -> str:
+        positions = service.positions_of(session, found=found, limit=PAGE_SIZE, offset=first)
+        card = templates.get_template("discussions/_position_card.html")
+        labels = {o["key"]: o["label"] for o in found.version.options}
+        return "".join(
+            card.render(p=p, d=d, option_labels=labels, request=request)
+            for p in present.positions_public(session, found, positions)
+        )
+
+    if found.is_faculty:
+        viewer: tuple[Any, ...] = ("faculty",)
+    elif own is not None and service.position_on_page(
+        session, found=found, position=own, limit=PAGE_SIZE, offset=first
+    ):
+        viewer = ("author", found.account.id)
+    else:
+        viewer = ("peer",)
+    key = ("position-cards", d.id, d.summary_generation, page, viewer)
+    return fragments(request).get_or_render(key, render_cards)
+
+
+def _discussion_context(
+    request: Request, session: SessionDep, found: service.Access, page: int
+) -> dict[str, Any]:
     total = service.count_positions(session, found=found)
-    positions = service.positions_of(
-        session, found=found, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
-    )
     own = service.own_position_of(session, found) if found.is_student else None
+    sees_peers = service.sees_peers(session, found)
 
     return {
         "found": found,
@@ -97,13 +127,13 @@ def _discussion_context(session: SessionDep, found: service.Access, page: int) -
         "v": found.version,
         "options": _options(found),
         "option_labels": {o["key"]: o["label"] for o in found.version.options},
-        "positions": present.positions_public(session, found, positions),
+        "cards_html": _cards_html(request, session, found, page, own) if sees_peers else "",
         "total": total,
         "page": page,
         "pages": max(1, -(-total // PAGE_SIZE)),
         "own": own,
         "stances": service.stances_of(session, found=found) if found.is_student else {},
-        "sees_peers": service.sees_peers(session, found),
+        "sees_peers": sees_peers,
         "may_post": found.is_student
         and own is None
         and found.discussion.phase != Phase.closed.value,
@@ -144,7 +174,7 @@ def discussion_page(
     page: Page = 1,
 ) -> Response:
     found = service.access(session, discussion_id=discussion_id, account=account)
-    context = _discussion_context(session, found, page)
+    context = _discussion_context(request, session, found, page)
     if context["may_post"]:
         context.update(_composer_context(found))
     if is_htmx(request) and request.headers.get("HX-Target") == "position-list":
@@ -166,7 +196,7 @@ def position_create(
             session, found=found, data=data, rate_limited=request.app.state.settings.rate_limits
         )
     except (ValidationError, Invalid) as exc:
-        context = _discussion_context(session, found, 1)
+        context = _discussion_context(request, session, found, 1)
         context.update(_composer_context(found, rows=rows, values=values, errors=_errors(exc)))
         return render(request, "discussions/discussion.html", context, status_code=422)
     events.publish(request.app, found.discussion.id or 0, "position", position.id or 0)
@@ -277,7 +307,7 @@ def stance_submit(
         )
         service.record_stance(session, found=found, data=data)
     except (ValidationError, DomainError) as exc:
-        context = _discussion_context(session, found, 1)
+        context = _discussion_context(request, session, found, 1)
         if context["may_post"]:
             context.update(_composer_context(found))
         context["stance_error"] = (
@@ -339,6 +369,39 @@ def open_discussion_cases(session: SessionDep) -> list[cases_service.CaseView]:
 # ---- positions --------------------------------------------------------------------------
 
 
+def _tree_key(
+    session: SessionDep, position: Position, found: service.Access, thread: int | None
+) -> tuple[Any, ...]:
+    """What a position's rebuttal tree depends on, as a fragments.py key."""
+    d = found.discussion
+    account_id = found.account.id or 0
+    if found.is_faculty:
+        viewer: tuple[Any, ...] = ("faculty",)
+    elif position.author_id == account_id or service.has_rebutted(
+        session, position_id=position.id or 0, account_id=account_id
+    ):
+        viewer = ("author", account_id)  # their own posts in it name them, for them alone
+    else:
+        viewer = ("peer", found.membership is not None, found.is_student)
+    return (
+        "rebuttal-tree",
+        position.id,
+        thread,
+        d.summary_generation,
+        d.phase,
+        d.early_rebuttals,
+        viewer,
+    )
+
+
+def _position_head_context(
+    session: SessionDep, position: Position, found: service.Access
+) -> dict[str, Any]:
+    """Everything but the rebuttal tree, for a page whose tree comes from the cache."""
+    [head] = present.positions_public(session, found, [position])
+    return _page_context(found, position, head, roots=[], thread=None, reply_to=None)
+
+
 def _position_context(
     session: SessionDep,
     position: Position,
@@ -361,17 +424,35 @@ def _position_context(
         if thread not in by_id:
             raise service.PostNotFound(f"no rebuttal {thread} under this position")
         roots = [by_id[thread]]
-    claim_text = {c.id: c for c in full.claims}
+    return _page_context(
+        found,
+        position,
+        full,
+        roots=roots,
+        thread=thread,
+        # One reply form for the page, pointed at a rebuttal by ?reply_to=, instead of a
+        # form under every rebuttal: the page stays small with hundreds of replies.
+        reply_to=by_id.get(reply_to) if reply_to is not None else None,
+    )
+
+
+def _page_context(
+    found: service.Access,
+    position: Position,
+    p: present.PositionPublic,
+    *,
+    roots: list[present.RebuttalPublic],
+    thread: int | None,
+    reply_to: present.RebuttalPublic | None,
+) -> dict[str, Any]:
     return {
         "found": found,
         "d": found.discussion,
-        "p": full,
+        "p": p,
         "roots": roots,
         "thread": thread,
-        # One reply form for the page, pointed at a rebuttal by ?reply_to=, instead of a
-        # form under every rebuttal: the page stays small with hundreds of replies.
-        "reply_to": by_id.get(reply_to) if reply_to is not None else None,
-        "claim_by_id": claim_text,
+        "reply_to": reply_to,
+        "claim_by_id": {c.id: c for c in p.claims},
         "option_labels": {o["key"]: o["label"] for o in found.version.options},
         "may_rebut": found.is_student and service.rebuttals_open(found),
         "is_author": position.author_id == found.account.id,
@@ -381,6 +462,12 @@ def _position_context(
         "kinds": ["counter", "challenge", "concede", "question"],
         "frameworks": found.frameworks,
     }
+
+
+def _tree_html(request: Request, context: dict[str, Any]) -> str:
+    return templates.get_template("discussions/_rebuttal_tree.html").render(
+        {**context, "request": request}
+    )
 
 
 @router.get("/positions/{position_id}", name="position_page")
@@ -393,9 +480,21 @@ def position_page(
     reply_to: OptionalQueryId = None,
 ) -> Response:
     position, found = service.get_position(session, position_id=position_id, account=account)
-    context = _position_context(session, position, found, thread, reply_to)
-
-    return render(request, "discussions/position.html", context)
+    # The tree is the page's bulk (hundreds of rebuttals); it is rendered once per
+    # generation and visibility class and shared (fragments.py). A reply form pointed at
+    # one rebuttal needs that rebuttal, so it takes the long way.
+    cache = fragments(request)
+    key = _tree_key(session, position, found, thread) if reply_to is None else None
+    tree = cache.get(key) if key is not None else None
+    if tree is None:
+        context = _position_context(session, position, found, thread, reply_to)
+        tree = _tree_html(request, context)
+        if key is not None:
+            cache.put(key, tree)
+    else:
+        context = _position_head_context(session, position, found)
+        context["thread"] = thread
+    return render(request, "discussions/position.html", {**context, "tree_html": tree})
 
 
 @router.post("/positions/{position_id}/rebuttals", name="rebuttal_create")
@@ -432,6 +531,7 @@ def rebuttal_create(
             rebuttal_values=payload,
             rebuttal_parent=parent_id,
         )
+        context["tree_html"] = _tree_html(request, context)
         return render(request, "discussions/position.html", context, status_code=422)
     events.publish(request.app, found.discussion.id or 0, "rebuttal", rebuttal.id or 0)
     url = absolute_for(request, "position_page", position_id=position_id)
