@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.summaries = SummaryCache()
     app.state.fragments = FragmentCache()
+    app.state.live_renders = discussions_stream.LiveRenders()
     templating.use_directory(str(settings.templates_dir))
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -142,10 +142,7 @@ class LiveRenders:
 
 
 def live_renders(request: Request) -> LiveRenders:
-    state = request.app.state
-    if getattr(state, "live_renders", None) is None:
-        state.live_renders = LiveRenders()
-    renders: LiveRenders = state.live_renders
+    renders: LiveRenders = request.app.state.live_renders  # made by create_app
     return renders
 
 
@@ -237,14 +234,15 @@ async def _rendering(
     viewer: Viewer,
     event: Event,
     position_id: int | None,
-) -> str | None:
-    """This viewer's fragment for an event, rendered once per visibility class."""
+) -> tuple[str | None, Facts]:
+    """This viewer's fragment for an event, rendered once per visibility class, and the
+    event's facts."""
     facts: Facts = await renders.get(
         ("facts", event.serial), lambda: broker.run_db(_facts, request, event)
     )
     key = visibility_class(viewer, event, facts, position_id)
     if key is None:
-        return None
+        return None, facts
 
     async def render() -> str | None:
         renders.renders += 1
@@ -254,13 +252,9 @@ async def _rendering(
         return html
 
     if key[0] == "own":  # nobody shares it: not worth keeping
-        return await render()
+        return await render(), facts
     html: str | None = await renders.get(("html", event.serial, key), render)
-    return html
-
-
-async def _no_facts() -> Facts:
-    return Facts(None, None)
+    return html, facts
 
 
 class EventStream(StreamingResponse):
@@ -299,48 +293,48 @@ async def discussion_events(
     ticket = broker.admit(viewer.signed.browser_session.id or 0)
 
     async def stream() -> AsyncIterator[str]:
+        # The ticket is released by EventStream, however the stream ends.
         nonlocal viewer
         loop = asyncio.get_running_loop()
         ends = loop.time() + settings.stream_lifetime_seconds
         next_check = loop.time() + settings.stream_keepalive_seconds
-        try:
-            async with broker.subscribe(discussion_id) as queue:
-                yield "retry: 3000\n: connected\n\n"
-                while (now := loop.time()) < ends:
-                    if now >= next_check:
-                        next_check = now + settings.stream_keepalive_seconds
-                        try:
-                            again = await broker.run_db(
-                                _still_allowed, request, discussion_id, position
-                            )
-                        except PoolTimeout:  # the server is full: check at the next one
-                            again = viewer
-                        if again is None:
-                            yield ": signed out\n\n"
-                            return
-                        viewer = again
-                        yield ": keep-alive\n\n"
-                        continue
+        async with broker.subscribe(discussion_id) as queue:
+            yield "retry: 3000\n: connected\n\n"
+            while (now := loop.time()) < ends:
+                if now >= next_check:
+                    next_check = now + settings.stream_keepalive_seconds
                     try:
-                        event = await asyncio.wait_for(
-                            queue.get(), timeout=min(next_check, ends) - now
+                        again = await broker.run_db(
+                            _still_allowed, request, discussion_id, position
                         )
-                    except TimeoutError:
-                        continue
-                    try:
-                        html = await _rendering(request, renders, broker, viewer, event, position)
-                    except PoolTimeout:  # a missed update; the page is right on reload
-                        continue
-                    if html:
-                        yield _sse(event.kind, html)
-                    if event.kind == "position" and viewer.blind:
-                        # Their own position arrived: from now on they see their peers'.
-                        facts = await renders.get(("facts", event.serial), lambda: _no_facts())
-                        if facts.author_id == viewer.account.id:
-                            viewer = Viewer(viewer.signed, viewer.faculty, blind=False)
-                # Lifetime over: the browser reconnects after `retry` and is checked afresh.
-                yield ": reconnect\n\n"
-        finally:
-            ticket.release()
+                    except PoolTimeout:  # the server is full: check at the next one
+                        again = viewer
+                    if again is None:
+                        yield ": signed out\n\n"
+                        return
+                    viewer = again
+                    yield ": keep-alive\n\n"
+                    continue
+                try:
+                    event = await asyncio.wait_for(queue.get(), timeout=min(next_check, ends) - now)
+                except TimeoutError:
+                    continue
+                try:
+                    html, facts = await _rendering(
+                        request, renders, broker, viewer, event, position
+                    )
+                except PoolTimeout:  # a missed update; the page is right on reload
+                    continue
+                if html:
+                    yield _sse(event.kind, html)
+                if (
+                    viewer.blind
+                    and event.kind == "position"
+                    and facts.author_id == viewer.account.id
+                ):
+                    # Their own position arrived: from now on they see their peers'.
+                    viewer = Viewer(viewer.signed, viewer.faculty, blind=False)
+            # Lifetime over: the browser reconnects after `retry` and is checked afresh.
+            yield ": reconnect\n\n"
 
     return EventStream(stream(), ticket)
