@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ethicsforum.errors import BUSY
 from ethicsforum.urls import SESSION_COOKIE, cookie_name, is_https
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -200,7 +201,6 @@ async def _answer(
     await send({"type": "http.response.body", "body": body})
 
 
-BUSY_MESSAGE = "the server is busy; please try again in a moment"
 BUSY_PAGE = (
     "<!doctype html><html lang=en><meta charset=utf-8><title>Busy: ethicsforum</title>"
     "<link rel=stylesheet href=/static/site.css><main><h1>The server is busy</h1>"
@@ -213,7 +213,7 @@ async def answer_busy(scope: Scope, send: Send, status: int = 503, retry_after: 
     import json
 
     if scope["path"].startswith("/api/"):
-        body = json.dumps({"detail": BUSY_MESSAGE}).encode()
+        body = json.dumps({"detail": BUSY}).encode()
         kind = b"application/json"
     else:
         body = BUSY_PAGE.encode()

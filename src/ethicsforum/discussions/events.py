@@ -24,7 +24,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import Engine
 
 from ethicsforum.config import STREAM_DB_SLOTS
-from ethicsforum.errors import DomainError
+from ethicsforum.errors import BUSY, DomainError
 
 CHANNEL = "ethicsforum_events"
 QUEUE_SIZE = 100
@@ -88,7 +88,8 @@ class Broker:
         self.per_session = per_session
         self._open: dict[int, int] = {}
         self._open_total = 0
-        self._db_slots: asyncio.Semaphore | None = None
+        # Made here, bound to the running loop on first use (Python 3.10+).
+        self._db_slots = asyncio.Semaphore(STREAM_DB_SLOTS)
         self.uses_postgres = engine.dialect.name == "postgresql"
         self._notifier: Any = None  # PostgreSQL: this process's connection for NOTIFY
         self._notify_lock = threading.Lock()
@@ -101,7 +102,6 @@ class Broker:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._db_slots = asyncio.Semaphore(STREAM_DB_SLOTS)
         if self.uses_postgres:
             self._listener = asyncio.create_task(self._listen())
         else:
@@ -121,7 +121,7 @@ class Broker:
     async def _listen(self) -> None:
         import psycopg
 
-        url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        url = _libpq_url(self.engine)
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
@@ -145,7 +145,7 @@ class Broker:
                 f"at most {self.per_session} live views per sign-in; close another tab"
             )
         if self._open_total >= self.max_streams:
-            raise StreamsFull("the server is busy; please try again in a moment")
+            raise StreamsFull(BUSY)
         self._open[owner] = self._open.get(owner, 0) + 1
         self._open_total += 1
         return StreamTicket(self, owner)
@@ -164,8 +164,6 @@ class Broker:
 
     async def run_db(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a stream's database work in the thread pool, through the streams' slots."""
-        if self._db_slots is None:
-            self._db_slots = asyncio.Semaphore(STREAM_DB_SLOTS)
         async with self._db_slots:
             return await run_in_threadpool(fn, *args)
 
@@ -193,10 +191,9 @@ class Broker:
     def publish(self, event: Event) -> None:
         """Announce a committed change; callable from worker threads.
 
-        On PostgreSQL through one connection of the process's own, outside the pool: a
-        request announcing its post still holds its pooled connection, and a second one
-        taken from the pool per post made a busy class queue for connections, delaying
-        announcements by seconds and losing some to the pool's time-out.
+        On PostgreSQL through one connection of the process's own, outside the pool: the
+        request announcing its post still holds its pooled connection, and taking a second
+        one from the pool would let a busy class wait on itself for connections.
         """
         if self.uses_postgres:
             payload = _encode(event)
@@ -215,11 +212,15 @@ class Broker:
             self._loop.call_soon_threadsafe(self._deliver, event)
 
 
+def _libpq_url(engine: Engine) -> str:
+    """The engine's database as psycopg's own connections (LISTEN, NOTIFY) name it."""
+    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def _connect_notifier(engine: Engine) -> Any:
     import psycopg
 
-    url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    return psycopg.connect(url, autocommit=True, connect_timeout=5)
+    return psycopg.connect(_libpq_url(engine), autocommit=True, connect_timeout=5)
 
 
 def _encode(event: Event) -> str:
