@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -303,11 +304,19 @@ class LastResort:
             await response(scope, receive, send)
 
 
-def _route_table(app: Any) -> list[tuple[Any, frozenset[str], bool]]:
-    """(path regex, methods, literal?) of every route, read once per app."""
-    table: list[tuple[Any, frozenset[str], bool]] | None = getattr(app.state, "method_table", None)
-    if table is None:
-        table = []
+@dataclass(frozen=True)
+class _Routes:
+    """Every route's address pattern and methods, and the methods of each literal address."""
+
+    patterns: list[tuple[Any, frozenset[str]]]
+    literal: dict[str, frozenset[str]]
+
+
+def _routes(app: Any) -> _Routes:
+    """The app's routes, read once per app."""
+    found: _Routes | None = getattr(app.state, "route_methods", None)
+    if found is None:
+        found = _Routes([], {})
 
         def walk(routes: Any) -> None:
             for route in routes:
@@ -315,17 +324,20 @@ def _route_table(app: Any) -> list[tuple[Any, frozenset[str], bool]]:
                 if expand is not None:
                     walk(expand())
                 elif getattr(route, "methods", None) and getattr(route, "path_regex", None):
-                    literal = "{" not in route.path
-                    table.append((route.path_regex, frozenset(route.methods), literal))
+                    methods = frozenset(route.methods)
+                    found.patterns.append((route.path_regex, methods))
+                    if "{" not in route.path:
+                        literal = found.literal
+                        literal[route.path] = literal.get(route.path, frozenset()) | methods
 
         walk(app.routes)
-        app.state.method_table = table
-    return table
+        app.state.route_methods = found
+    return found
 
 
 def allowed_methods(request: Request) -> list[str]:
     path = request.url.path
-    found = set().union(*(m for regex, m, _ in _route_table(request.app) if regex.match(path)))
+    found = set().union(*(m for regex, m in _routes(request.app).patterns if regex.match(path)))
     return sorted(found)
 
 
@@ -341,10 +353,9 @@ class LiteralApiPaths:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith("/api/"):
-            table = _route_table(scope["app"])
-            allowed = set().union(
-                *(m for regex, m, literal in table if literal and regex.match(scope["path"]))
-            )
+            # A literal route's pattern matches its own path only: one look-up per request,
+            # not a pass over every route's pattern.
+            allowed = _routes(scope["app"]).literal.get(scope["path"])
             if allowed and scope["method"] not in allowed:
                 allow = ", ".join(sorted(allowed))
                 response = JSONResponse(
