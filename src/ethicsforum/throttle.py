@@ -13,6 +13,8 @@ import threading
 import time
 from collections import deque
 
+from starlette.requests import Request
+
 from ethicsforum.errors import DomainError
 
 
@@ -70,7 +72,7 @@ class Throttle:
 _creating = threading.Lock()
 
 
-def of_app(state: object, name: str, what: str, *, limit: int, window: int = 60) -> Throttle:
+def _of_app(state: object, name: str, what: str, *, limit: int, window: int = 60) -> Throttle:
     """The app's throttle called `name`, made on first use (kept on app.state, so each app,
     and each test's app, counts on its own)."""
     attribute = f"throttle_{name}"
@@ -80,3 +82,9 @@ def of_app(state: object, name: str, what: str, *, limit: int, window: int = 60)
             found = Throttle(what, limit=limit, window=window)
             setattr(state, attribute, found)
     return found
+
+
+def hit(request: Request, name: str, what: str, *, limit: int, key: object) -> None:
+    """Count one request against the app's throttle `name`, unless rate limits are off."""
+    if request.app.state.settings.rate_limits:
+        _of_app(request.app.state, name, what, limit=limit).hit(key)

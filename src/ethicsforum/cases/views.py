@@ -176,10 +176,9 @@ def case_preview_fragment(request: Request, account: CaseEditorPage, sent: FormD
     Capped at the vignette's own limit (422, or 200 for htmx with the message where the
     preview goes) and rate limited per account like the composer's preview (429).
     """
-    if request.app.state.settings.rate_limits:
-        throttle.of_app(
-            request.app.state, "case_preview", "previews", limit=EDITOR_PREVIEWS_PER_MINUTE
-        ).hit(account.id)
+    throttle.hit(
+        request, "case_preview", "previews", limit=EDITOR_PREVIEWS_PER_MINUTE, key=account.id
+    )
     text = editor.from_form(sent).values["vignette"]
     if len(text) > MAX_VIGNETTE:
         context = {"preview_html": "", "too_long": len(text), "limit": MAX_VIGNETTE}

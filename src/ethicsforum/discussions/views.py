@@ -241,10 +241,7 @@ def markdown_preview_fragment(request: Request, account: PageAccount, form: Form
     rendered (422, or 200 for htmx so the message is swapped in where the preview goes), and
     each account gets PREVIEWS_PER_MINUTE previews a minute (429 with Retry-After).
     """
-    if request.app.state.settings.rate_limits:
-        throttle.of_app(
-            request.app.state, "markdown_preview", "previews", limit=PREVIEWS_PER_MINUTE
-        ).hit(account.id)
+    throttle.hit(request, "markdown_preview", "previews", limit=PREVIEWS_PER_MINUTE, key=account.id)
     body = form_text(form, "body")
     if len(body) > service.MAX_BODY:
         message = (
