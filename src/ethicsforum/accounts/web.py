@@ -125,6 +125,11 @@ async def csrf_protect(request: Request, state: SignedInDep) -> None:
         )
 
 
+def _csrf_cookie(request: Request) -> str | None:
+    """The anonymous anti-forgery cookie, under its name for this scheme."""
+    return request.cookies.get(cookie_name(request.scope, CSRF_COOKIE))
+
+
 def _session_csrf_token(state: sessions.SignedIn) -> str:
     # Derived from the secret key and the session's own random value: a stolen database
     # (which holds csrf_secret) is not enough to forge a signed-in form.
@@ -140,7 +145,7 @@ def _anonymous_csrf_token(cookie: str | None) -> str | None:
 def _expected_csrf_token(request: Request, state: sessions.SignedIn | None) -> str | None:
     if state is not None:
         return _session_csrf_token(state)
-    return _anonymous_csrf_token(request.cookies.get(cookie_name(request.scope, CSRF_COOKIE)))
+    return _anonymous_csrf_token(_csrf_cookie(request))
 
 
 def csrf_token_for(request: Request) -> str:
@@ -148,9 +153,7 @@ def csrf_token_for(request: Request) -> str:
     state = getattr(request.state, "signed_in", None)
     if state is not None:
         return _session_csrf_token(state)
-    cookie = request.cookies.get(cookie_name(request.scope, CSRF_COOKIE)) or getattr(
-        request.state, "new_csrf_cookie", None
-    )
+    cookie = _csrf_cookie(request) or getattr(request.state, "new_csrf_cookie", None)
     return _anonymous_csrf_token(cookie) or ""
 
 
