@@ -110,7 +110,8 @@ def check_connection_budget(
     available = limit - PG_RESERVED_CONNECTIONS
     if workers * per_worker <= available:
         return None
-    fitting = available // workers - 2 - STREAM_DB_SLOTS
+    # What a worker opens beyond its requests' connections (stream slots, LISTEN, NOTIFY).
+    fitting = available // workers - (per_worker - settings.max_requests)
     problem = (
         f"{workers} workers x {per_worker} connections each (ETHICSFORUM_MAX_REQUESTS="
         f"{settings.max_requests} + {STREAM_DB_SLOTS} for event streams + 1 LISTEN + 1 NOTIFY) = "
