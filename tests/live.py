@@ -52,42 +52,48 @@ def serve_in_thread(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
 class SseEvent:
     event: str
     data: str
+    id: str | None = None
 
 
 class EventReader:
     """Reads an event stream in a background thread; `next()` waits for the next event."""
 
-    def __init__(self, url: str, cookies: dict[str, str]):
+    def __init__(self, url: str, cookies: dict[str, str], headers: dict[str, str] | None = None):
+        self.last: SseEvent | None = None  # what next() returned last
         self.events: queue.Queue[SseEvent | BaseException] = queue.Queue()
         self.connected = threading.Event()
         self._stop = threading.Event()
         self.status: int | None = None
         self._response: httpx.Response | None = None
-        self._thread = threading.Thread(target=self._run, args=(url, cookies), daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, args=(url, cookies, headers or {}), daemon=True
+        )
         self._thread.start()
         if not self.connected.wait(15):
             raise RuntimeError("the event stream did not open")
 
-    def _run(self, url: str, cookies: dict[str, str]) -> None:
+    def _run(self, url: str, cookies: dict[str, str], headers: dict[str, str]) -> None:
         try:
             with (
                 httpx.Client(cookies=cookies, timeout=httpx.Timeout(30, read=60)) as client,
-                client.stream("GET", url) as response,
+                client.stream("GET", url, headers=headers) as response,
             ):
                 self.status = response.status_code
                 self._response = response
                 self.connected.set()
-                kind, data = "message", []
+                kind, data, event_id = "message", [], None
                 for line in response.iter_lines():
                     if self._stop.is_set():
                         return
-                    if line.startswith("event:"):
+                    if line.startswith("id:"):
+                        event_id = line[3:].strip()
+                    elif line.startswith("event:"):
                         kind = line[6:].strip()
                     elif line.startswith("data:"):
                         data.append(line[5:].removeprefix(" "))
                     elif line == "" and data:
-                        self.events.put(SseEvent(kind, "\n".join(data)))
-                        kind, data = "message", []
+                        self.events.put(SseEvent(kind, "\n".join(data), event_id))
+                        kind, data, event_id = "message", [], None
         except BaseException as exc:  # noqa: BLE001 - handed to the test
             self.connected.set()
             if not self._stop.is_set():
@@ -97,6 +103,7 @@ class EventReader:
         item = self.events.get(timeout=timeout)
         if isinstance(item, BaseException):
             raise item
+        self.last = item
         return item
 
     def close(self) -> None:

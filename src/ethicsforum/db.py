@@ -84,9 +84,9 @@ PG_RESERVED_CONNECTIONS = 5
 
 
 def connections_per_worker(settings: Settings) -> int:
-    """The most PostgreSQL connections one server process opens: its pool, its LISTEN and
-    its NOTIFY connection."""
-    return settings.pool_capacity + 2
+    """The most PostgreSQL connections one server process opens: its pool and its LISTEN
+    connection (announcements are NOTIFYed inside the transactions of the changes)."""
+    return settings.pool_capacity + 1
 
 
 def check_connection_budget(
@@ -110,11 +110,11 @@ def check_connection_budget(
     available = limit - PG_RESERVED_CONNECTIONS
     if workers * per_worker <= available:
         return None
-    # What a worker opens beyond its requests' connections (stream slots, LISTEN, NOTIFY).
+    # What a worker opens beyond its requests' connections (stream slots, LISTEN).
     fitting = available // workers - (per_worker - settings.max_requests)
     problem = (
         f"{workers} workers x {per_worker} connections each (ETHICSFORUM_MAX_REQUESTS="
-        f"{settings.max_requests} + {STREAM_DB_SLOTS} for event streams + 1 LISTEN + 1 NOTIFY) = "
+        f"{settings.max_requests} + {STREAM_DB_SLOTS} for event streams + 1 LISTEN) = "
         f"{workers * per_worker}, more than the {available} PostgreSQL allows "
         f"(max_connections {limit} - {PG_RESERVED_CONNECTIONS} kept free)"
     )

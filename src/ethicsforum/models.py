@@ -17,14 +17,21 @@ from ethicsforum.cases.models import (  # noqa: F401
     DeidAcceptance,
     EthicsCase,
 )
+
+# Registers the hook that records and announces every change on a discussion's live stream.
+from ethicsforum.discussions import announce  # noqa: E402, F401
 from ethicsforum.discussions.models import (  # noqa: F401
     Claim,
     Discussion,
+    LiveEvent,
     Position,
     Rebuttal,
     Revision,
     Stance,
 )
+
+# Teaches the announcing hook the moderation domain's changes (exemplary marks).
+from ethicsforum.moderation import live  # noqa: E402, F401
 from ethicsforum.moderation.models import (  # noqa: F401
     AuditEntry,
     ExemplaryMark,

@@ -34,6 +34,8 @@ OptionalVersion = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 BodyVersion = Annotated[int, Field(ge=1, le=MAX_ID)]
 OptionalBodyVersion = Annotated[int | None, Field(ge=1, le=MAX_ID)]
 
+# The last live event a page or stream already has (0: none yet).
+AfterEvent = Annotated[int | None, Query(ge=0, le=MAX_ID)]
 Page = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 OptionalPage = Annotated[int | None, Query(ge=1, le=MAX_PAGE)]
 PerPage = Annotated[int, Query(ge=1, le=MAX_PER_PAGE)]

@@ -392,6 +392,58 @@ def test_a_classmates_new_position_and_a_phase_change_arrive_live_under_a_pseudo
     assert b.evaluate("window.__marker") == "still the same page", "B's page was reloaded"
 
 
+def test_an_edit_a_hide_and_a_mark_replace_the_card_where_it_stands_without_a_reload(
+    live_server: str, new_page: Callable[..., Page], session: Session, api: Api
+) -> None:
+    seminar = make_seminar(session, join=[STUDENT, OTHER])
+    discussion_id = api.open_discussion(FACULTY[0], seminar.cohort_id, post_first=False)["id"]
+    posted = api.post_position(
+        OTHER[0],
+        discussion_id,
+        option="seek-consent-first",
+        summary="Ask him first.",
+        body="Consent keeps him in care.",
+        claims=[CLASSMATE_CLAIMS[1]],
+    )
+    b = new_page()
+    sign_in(b, live_server, STUDENT[0])
+    with b.expect_response(is_events_stream) as stream:
+        b.goto(discussion_url(live_server, discussion_id))
+    assert stream.value.status == 200
+    card = b.locator(f"#position-{posted['id']}")
+    expect(card.locator(".summary")).to_have_text("Ask him first.")
+    b.evaluate("window.__marker = 'still the same page'")
+
+    api.call(
+        "PATCH",
+        f"/positions/{posted['id']}",
+        OTHER[0],
+        200,
+        json={"summary": "Ask him first, then decide today."},
+    )
+    expect(card.locator(".summary")).to_have_text("Ask him first, then decide today.")
+    expect(card).to_contain_text("(edited)")
+    expect(b.locator(f"#position-{posted['id']}")).to_have_count(1)  # replaced, not added
+
+    api.call(
+        "PUT",
+        f"/positions/{posted['id']}/exemplary",
+        FACULTY[0],
+        200,
+        json={"note": "Weighs consent against risk"},
+    )
+    expect(card.locator(".badge.exemplary")).to_be_visible()
+
+    api.call(
+        "POST", f"/positions/{posted['id']}/hide", FACULTY[0], 200, json={"reason": "Off topic"}
+    )
+    expect(card.locator(".hidden-note")).to_have_text("Hidden by a moderator: Off topic")
+    expect(card.locator(".summary")).to_have_count(0)
+    expect(b.locator(f"#position-{posted['id']}")).to_have_count(1)
+    assert b.evaluate("window.__marker") == "still the same page", "B's page was reloaded"
+    axe_clean(b)
+
+
 # ---- validation -------------------------------------------------------------------------
 
 

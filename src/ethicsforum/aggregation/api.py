@@ -78,7 +78,6 @@ def put_spotlight(
 ) -> dict[str, Any] | None:
     """Put one position or claim in front of the room; every open screen follows."""
     spotlight.set_spotlight(session, found=found, kind=body.type, target_id=body.id)
-    spotlight.announce(request.app, found)
     shown = spotlight.current(session, found=found)
     return shown.public() if shown else None
 
@@ -87,7 +86,6 @@ def put_spotlight(
 def delete_spotlight(request: Request, session: SessionDep, found: FacultyIn) -> Response:
     """Take the spotlight down."""
     spotlight.clear_spotlight(session, found=found)
-    spotlight.announce(request.app, found)
     return Response(status_code=204)
 
 

@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from fastapi import FastAPI
 from sqlmodel import Session
 
 from ethicsforum.db import utcnow
-from ethicsforum.discussions import events, present
+from ethicsforum.discussions import present
 from ethicsforum.discussions import service as discussions
 from ethicsforum.discussions.models import Claim, Position, Rebuttal
 from ethicsforum.errors import Invalid
@@ -152,7 +151,3 @@ def current(session: Session, *, found: discussions.Access) -> Shown | None:
         framework=claim.framework if claim else None,
         direction=claim.direction if claim else None,
     )
-
-
-def announce(app: FastAPI, found: discussions.Access) -> None:
-    events.publish(app, found.discussion.id or 0, "spotlight", found.discussion.spotlight_id or 0)

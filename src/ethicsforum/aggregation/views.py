@@ -13,7 +13,7 @@ from ethicsforum.aggregation import brief, charts, service, spotlight
 from ethicsforum.db import SessionDep, read_session
 from ethicsforum.discussions import service as discussions
 from ethicsforum.discussions import stream
-from ethicsforum.discussions.events import Event
+from ethicsforum.discussions.announce import Event
 from ethicsforum.errors import Invalid, NotFound
 from ethicsforum.forms import FormDep
 from ethicsforum.params import Id, id_or_none
@@ -130,7 +130,6 @@ def spotlight_submit(
         if kind not in ("position", "claim") or target_id is None:
             raise Invalid("choose a position or a claim to put in the spotlight")
         spotlight.set_spotlight(session, found=found, kind=kind, target_id=target_id)
-    spotlight.announce(request.app, found)
     if is_htmx(request):
         return render(
             request,

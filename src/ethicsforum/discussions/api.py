@@ -10,7 +10,7 @@ from ethicsforum.accounts import policy
 from ethicsforum.accounts.deps import ApiAccount
 from ethicsforum.accounts.models import Account
 from ethicsforum.db import SessionDep, answer_session
-from ethicsforum.discussions import events, present, service
+from ethicsforum.discussions import present, service
 from ethicsforum.discussions.models import Position, Rebuttal
 from ethicsforum.discussions.schemas import (
     DiscussionPublic,
@@ -105,9 +105,6 @@ def edit_discussion(
 ) -> DiscussionPublic:
     """Rename a discussion or move it between phases."""
     discussion = service.edit_discussion(session, found=found, data=body)
-    if body.phase is not None:
-        events.publish(request.app, discussion.id or 0, "phase", discussion.id or 0)
-
     return DiscussionPublic.of(discussion, found.case.slug)
 
 
@@ -134,7 +131,6 @@ def post_position(
     position = service.post_position(
         session, found=found, data=body, rate_limited=request.app.state.settings.rate_limits
     )
-    events.publish(request.app, found.discussion.id or 0, "position", position.id or 0)
     with answer_session(request) as reader:
         return present.positions_public(reader, found, [position])[0]
 
@@ -203,7 +199,6 @@ def post_rebuttal(
         data=body,
         rate_limited=request.app.state.settings.rate_limits,
     )
-    events.publish(request.app, access.discussion.id or 0, "rebuttal", rebuttal.id or 0)
     with answer_session(request) as reader:
         looked = present.lookups(reader, rebuttals=[rebuttal])
     return present.rebuttal_public(access, rebuttal, looked)

@@ -1,35 +1,32 @@
-"""Live updates: a post is announced after it commits and reaches every open stream.
+"""Live updates: this process's open streams, and the announcements that reach them.
 
-On PostgreSQL the announcement is a NOTIFY on one channel, and every server process LISTENs
-on it, so a stream held by any worker hears a post made through any other; nothing
-home-made sits between the workers. On SQLite (one process) announcements go straight to
-this process's streams. Announcements carry only ids: each stream loads and renders the
-post for its own viewer, so anonymity and visibility rules apply per recipient.
+Announcements are made by discussions.announce, in the transaction of the change. On
+PostgreSQL they arrive here through one LISTEN connection per server process, so a stream
+held by any worker hears a change made through any other; on SQLite (one process) they are
+handed over after the commit. Announcements carry only ids: each stream renders what its
+viewer may see (discussions.stream), once per visibility class.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
-import json
 import logging
-import threading
+from collections import deque
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import Engine
 
 from ethicsforum.config import STREAM_DB_SLOTS
+from ethicsforum.discussions import announce
+from ethicsforum.discussions.announce import CHANNEL, Event
 from ethicsforum.errors import BUSY, DomainError
 
-CHANNEL = "ethicsforum_events"
-QUEUE_SIZE = 100
+# Announcements a stream may fall behind by before it catches up from the LiveEvent table.
+BACKLOG = 200
 log = logging.getLogger(__name__)
-_serials = itertools.count(1)
 T = TypeVar("T")
 
 
@@ -63,14 +60,31 @@ class StreamTicket:
             self._broker._release(self.owner)
 
 
-@dataclass(frozen=True)
-class Event:
-    discussion_id: int
-    kind: str  # "position", "rebuttal" or "phase"
-    post_id: int
-    # One number per announcement heard by this process, so two announcements of the same
-    # post (a post, then its edit) are never taken for one when renderings are shared.
-    serial: int = field(default_factory=lambda: next(_serials), compare=False)
+class Subscription:
+    """What one open stream has yet to send: announcements in arrival order, or, when it
+    fell more than BACKLOG behind (a stalled reader), word that it must catch up from the
+    LiveEvent table instead."""
+
+    def __init__(self) -> None:
+        self.pending: deque[Event] = deque()
+        self.behind = False
+        self.wake = asyncio.Event()
+
+    def put(self, event: Event) -> None:
+        if len(self.pending) >= BACKLOG:
+            self.pending.clear()
+            self.behind = True
+        elif not self.behind:
+            self.pending.append(event)
+        self.wake.set()
+
+    async def wait(self, timeout: float) -> bool:
+        """Whether there is something to send, waiting at most `timeout` seconds."""
+        if not (self.pending or self.behind):
+            self.wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), timeout)
+        return bool(self.pending or self.behind)
 
 
 class Broker:
@@ -91,9 +105,7 @@ class Broker:
         # Made here, bound to the running loop on first use (Python 3.10+).
         self._db_slots = asyncio.Semaphore(STREAM_DB_SLOTS)
         self.uses_postgres = engine.dialect.name == "postgresql"
-        self._notifier: Any = None  # PostgreSQL: this process's connection for NOTIFY
-        self._notify_lock = threading.Lock()
-        self._streams: dict[int, set[asyncio.Queue[Event]]] = {}
+        self._streams: dict[int, set[Subscription]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._listener: asyncio.Task[None] | None = None
         self.listening = asyncio.Event()
@@ -105,14 +117,11 @@ class Broker:
         if self.uses_postgres:
             self._listener = asyncio.create_task(self._listen())
         else:
+            announce.attach(str(self.engine.url), self)
             self.listening.set()
 
     async def stop(self) -> None:
-        with self._notify_lock:
-            if self._notifier is not None:
-                with contextlib.suppress(Exception):
-                    self._notifier.close()
-                self._notifier = None
+        announce.detach(str(self.engine.url), self)
         if self._listener is not None:
             self._listener.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -128,7 +137,7 @@ class Broker:
                     await conn.execute(f"LISTEN {CHANNEL}")
                     self.listening.set()
                     async for note in conn.notifies():
-                        self._deliver(_decode(note.payload))
+                        self._deliver(Event.decode(note.payload))
             except asyncio.CancelledError:
                 raise
             except Exception:  # the database went away: keep trying, streams stay open
@@ -168,79 +177,46 @@ class Broker:
             return await run_in_threadpool(fn, *args)
 
     @contextlib.asynccontextmanager
-    async def subscribe(self, discussion_id: int) -> AsyncIterator[asyncio.Queue[Event]]:
-        queue: asyncio.Queue[Event] = asyncio.Queue(QUEUE_SIZE)
-        self._streams.setdefault(discussion_id, set()).add(queue)
+    async def subscribe(self, discussion_id: int) -> AsyncIterator[Subscription]:
+        subscription = Subscription()
+        self._streams.setdefault(discussion_id, set()).add(subscription)
         try:
-            yield queue
+            yield subscription
         finally:
             streams = self._streams.get(discussion_id, set())
-            streams.discard(queue)
+            streams.discard(subscription)
             if not streams:
                 self._streams.pop(discussion_id, None)
 
     def _deliver(self, event: Event | None) -> None:
         if event is None:
             return
-        for queue in list(self._streams.get(event.discussion_id, ())):
-            with contextlib.suppress(asyncio.QueueFull):  # a stalled reader misses events
-                queue.put_nowait(event)
+        for subscription in list(self._streams.get(event.discussion_id, ())):
+            subscription.put(event)
 
-    # -- publishing ------------------------------------------------------------------------
-
-    def publish(self, event: Event) -> None:
-        """Announce a committed change; callable from worker threads.
-
-        On PostgreSQL through one connection of the process's own, outside the pool: the
-        request announcing its post still holds its pooled connection, and taking a second
-        one from the pool would let a busy class wait on itself for connections.
-        """
-        if self.uses_postgres:
-            payload = _encode(event)
-            with self._notify_lock:
-                for attempt in (1, 2):
-                    try:
-                        if self._notifier is None or self._notifier.closed:
-                            self._notifier = _connect_notifier(self.engine)
-                        self._notifier.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
-                        return
-                    except Exception:
-                        self._notifier = None
-                        if attempt == 2:
-                            raise
-        elif self._loop is not None:
+    def deliver_threadsafe(self, event: Event) -> None:
+        """Hand a committed announcement to this process's streams from any thread."""
+        if self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._deliver, event)
 
 
 def _libpq_url(engine: Engine) -> str:
-    """The engine's database as psycopg's own connections (LISTEN, NOTIFY) name it."""
+    """The engine's database as psycopg's own LISTEN connection names it."""
     return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def _connect_notifier(engine: Engine) -> Any:
-    import psycopg
+def events_after(engine: Engine, discussion_id: int, after: int, limit: int) -> list[Event]:
+    """A discussion's announcements after the one with id `after`, oldest first."""
+    from sqlmodel import select
 
-    return psycopg.connect(_libpq_url(engine), autocommit=True, connect_timeout=5)
+    from ethicsforum.db import read_session
+    from ethicsforum.discussions.models import LiveEvent
 
-
-def _encode(event: Event) -> str:
-    return json.dumps({"d": event.discussion_id, "k": event.kind, "p": event.post_id})
-
-
-def _decode(payload: str) -> Event | None:
-    try:
-        data: dict[str, Any] = json.loads(payload)
-        return Event(int(data["d"]), str(data["k"]), int(data["p"]))
-    except (ValueError, KeyError, TypeError):
-        return None
-
-
-def publish(app: FastAPI, discussion_id: int, kind: str, post_id: int) -> None:
-    """Announce a post, an edit or a phase change; never fails the request that made it."""
-    broker: Broker | None = getattr(app.state, "broker", None)
-    if broker is None:
-        return
-    try:
-        broker.publish(Event(discussion_id, kind, post_id))
-    except Exception:  # the post is stored; a missed live update only costs a reload
-        log.warning("live updates: could not announce %s %s", kind, post_id, exc_info=True)
+    with read_session(engine) as session:
+        rows = session.exec(
+            select(LiveEvent)
+            .where(LiveEvent.discussion_id == discussion_id, LiveEvent.id > after)  # type: ignore[operator]
+            .order_by(LiveEvent.id)  # type: ignore[arg-type]
+            .limit(limit)
+        ).all()
+    return [Event(r.discussion_id, r.kind, r.subject_id, r.id or 0) for r in rows]

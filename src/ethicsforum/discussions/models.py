@@ -205,3 +205,22 @@ class Stance(SQLModel, table=True):
     moment: str = Field(max_length=16)
     option_key: str = Field(max_length=64)
     recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class LiveEvent(SQLModel, table=True):
+    """A change announced on a discussion's live stream (discussions.announce).
+
+    Written in the same transaction as the change, so it exists exactly when the change does;
+    a browser that reconnects names the last one it received and is sent what followed.
+    """
+
+    __tablename__ = "live_event"
+    __table_args__ = (Index("ix_live_event_discussion_id_id", "discussion_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    discussion_id: int = Field(foreign_key="discussion.id")
+    # position, rebuttal, position_changed, rebuttal_changed, phase, spotlight or stance
+    kind: str = Field(max_length=24)
+    # What it is about: the post, the stance, or the discussion itself.
+    subject_id: int
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

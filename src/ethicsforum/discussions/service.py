@@ -24,6 +24,7 @@ from ethicsforum.discussions.models import (
     Claim,
     Direction,
     Discussion,
+    LiveEvent,
     Phase,
     Position,
     Rebuttal,
@@ -779,6 +780,15 @@ def record_stance(session: Session, *, found: Access, data: StanceInput) -> Stan
     session.add(stance)
     session.commit()
     return stance
+
+
+def last_event_id(session: Session, *, discussion_id: int) -> int:
+    """The discussion's latest live event (0: none yet), read before a page's content so
+    its stream resumes from there and misses nothing committed while the page was made."""
+    latest = session.exec(
+        select(func.max(LiveEvent.id)).where(LiveEvent.discussion_id == discussion_id)
+    ).one()
+    return int(latest or 0)
 
 
 def stances_of(session: Session, *, found: Access) -> dict[str, Stance]:

@@ -17,7 +17,7 @@ from ethicsforum.accounts.web import PageAccount
 from ethicsforum.cases import deid
 from ethicsforum.cases import service as cases_service
 from ethicsforum.db import SessionDep
-from ethicsforum.discussions import events, present, service
+from ethicsforum.discussions import present, service
 from ethicsforum.discussions.models import Phase, Position
 from ethicsforum.errors import DomainError, Invalid
 from ethicsforum.forms import FormDep, form_text
@@ -117,6 +117,7 @@ def _cards_html(
 def _discussion_context(
     request: Request, session: SessionDep, found: service.Access, page: int
 ) -> dict[str, Any]:
+    last_event = service.last_event_id(session, discussion_id=found.discussion.id or 0)
     total = service.count_positions(session, found=found)
     own = service.own_position_of(session, found) if found.is_student else None
     sees_peers = service.sees_peers(session, found)
@@ -139,6 +140,7 @@ def _discussion_context(
         and found.discussion.phase != Phase.closed.value,
         "rebuttals_open": service.rebuttals_open(found),
         "phases": [p.value for p in Phase],
+        "last_event": last_event,
     }
 
 
@@ -199,7 +201,6 @@ def position_create(
         context = _discussion_context(request, session, found, 1)
         context.update(_composer_context(found, rows=rows, values=values, errors=_errors(exc)))
         return render(request, "discussions/discussion.html", context, status_code=422)
-    events.publish(request.app, found.discussion.id or 0, "position", position.id or 0)
     return RedirectResponse(
         absolute_for(request, "position_page", position_id=position.id), status_code=303
     )
@@ -329,7 +330,6 @@ def phase_submit(
     except ValidationError:
         raise Invalid("choose positions, rebuttals or closed") from None
     service.edit_discussion(session, found=found, data=data)
-    events.publish(request.app, found.discussion.id or 0, "phase", found.discussion.id or 0)
     return RedirectResponse(
         absolute_for(request, "discussion_page", discussion_id=discussion_id), status_code=303
     )
@@ -477,6 +477,7 @@ def position_page(
     reply_to: OptionalQueryId = None,
 ) -> Response:
     position, found = service.get_position(session, position_id=position_id, account=account)
+    last_event = service.last_event_id(session, discussion_id=found.discussion.id or 0)
     # The tree is the page's bulk (hundreds of rebuttals); it is rendered once per
     # generation and visibility class and shared (fragments.py). A reply form pointed at
     # one rebuttal needs that rebuttal, so it takes the long way.
@@ -491,7 +492,11 @@ def position_page(
     else:
         context = _position_head_context(session, position, found)
         context["thread"] = thread
-    return render(request, "discussions/position.html", {**context, "tree_html": tree})
+    return render(
+        request,
+        "discussions/position.html",
+        {**context, "tree_html": tree, "last_event": last_event},
+    )
 
 
 @router.post("/positions/{position_id}/rebuttals", name="rebuttal_create")
@@ -530,7 +535,6 @@ def rebuttal_create(
         )
         context["tree_html"] = _tree_html(request, context)
         return render(request, "discussions/position.html", context, status_code=422)
-    events.publish(request.app, found.discussion.id or 0, "rebuttal", rebuttal.id or 0)
     url = absolute_for(request, "position_page", position_id=position_id)
     return RedirectResponse(f"{url}#rebuttal-{rebuttal.id}", status_code=303)
 
@@ -577,7 +581,6 @@ def position_edit_submit(
             ),
             status_code=422,
         )
-    events.publish(request.app, found.discussion.id or 0, "position", position.id or 0)
     return RedirectResponse(
         absolute_for(request, "position_page", position_id=position_id), status_code=303
     )

@@ -13,7 +13,7 @@ from ethicsforum.accounts import policy
 from ethicsforum.accounts.deps import ApiAccount
 from ethicsforum.accounts.models import Account
 from ethicsforum.db import SessionDep
-from ethicsforum.discussions import events, present
+from ethicsforum.discussions import present
 from ethicsforum.discussions import service as discussions
 from ethicsforum.discussions.models import Position
 from ethicsforum.moderation import service
@@ -140,7 +140,6 @@ def _routes(kind: str) -> None:
     ) -> dict[str, Any]:
         """Hide a post from students, with a reason; nothing is deleted."""
         service.hide(session, t=t, data=body)
-        events.publish(request.app, t.found.discussion.id or 0, "hidden", t.post.id or 0)
         return _post_public(session, t)
 
     @router.post(f"/{plural}/{{post_id}}/restore", name=f"restore_{kind}")

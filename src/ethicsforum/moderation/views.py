@@ -14,7 +14,7 @@ from ethicsforum.accounts import policy
 from ethicsforum.accounts.models import Account
 from ethicsforum.accounts.web import PageAccount, PageViewer
 from ethicsforum.db import SessionDep, utcnow
-from ethicsforum.discussions import events, present
+from ethicsforum.discussions import present
 from ethicsforum.discussions import service as discussions
 from ethicsforum.discussions.models import Position
 from ethicsforum.errors import DomainError, Invalid, NotFound
@@ -173,7 +173,6 @@ def moderate_post_submit(
             done = "flag"
         elif action == "hide":
             service.hide(session, t=t, data=service.ReasonInput(reason=reason))
-            events.publish(request.app, t.found.discussion.id or 0, "hidden", post_id)
             done = "hide"
         elif action == "restore":
             service.restore(session, t=t)
