@@ -24,6 +24,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import Engine
 
 from ethicsforum.config import STREAM_DB_SLOTS
+from ethicsforum.db import listen_url
 from ethicsforum.errors import BUSY, DomainError
 
 CHANNEL = "ethicsforum_events"
@@ -121,7 +122,7 @@ class Broker:
     async def _listen(self) -> None:
         import psycopg
 
-        url = _libpq_url(self.engine)
+        url = listen_url(self.engine)
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
