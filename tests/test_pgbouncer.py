@@ -28,7 +28,6 @@ from sqlmodel import Session, select
 from ethicsforum.accounts import cohorts, sessions
 from ethicsforum.accounts.models import Account
 from ethicsforum.db import make_engine
-from ethicsforum.discussions.models import Position
 from tests.conftest import POSTGRES_ADMIN_URL, REPO, SECRET, _libpq, make_settings, unavailable
 from tests.discussions.conftest import position_body
 from tests.factories import PASSWORD, make_account, make_case
@@ -263,7 +262,7 @@ def classroom(database: str, server: str, tmp_path: Path):  # type: ignore[no-un
 def _count_positions(url: str, discussion: int) -> int:
     with psycopg.connect(_libpq(url)) as conn:
         row = conn.execute(
-            f"SELECT count(*) FROM {Position.__tablename__} WHERE discussion_id = %s",
+            "SELECT count(*) FROM discussion_position WHERE discussion_id = %s",
             (discussion,),
         ).fetchone()
     return int(row[0]) if row else 0
