@@ -82,7 +82,7 @@ def test_each_unsafe_setting_is_one_line_with_its_fix(database_url, tmp_path, en
         if database_url.startswith("sqlite"):
             assert "SQLite with 3 workers" in lines[0]
         else:
-            assert "3 workers x 46 connections" in lines[0]
+            assert "3 workers x 45 connections" in lines[0]
             assert "max_connections" in lines[0] and "ETHICSFORUM_MAX_REQUESTS=" in lines[0]
 
 
@@ -136,4 +136,4 @@ def test_serve_refuses_workers_whose_pools_do_not_fit_postgresql(database_url, t
     result = run(["serve", "--workers", "3", "--port", "1"], database_url, tmp_path)
     assert result.returncode == 1
     [line] = result.stderr.strip().splitlines()
-    assert "3 workers x 46 connections" in line and "max_connections 100" in line
+    assert "3 workers x 45 connections" in line and "max_connections 100" in line

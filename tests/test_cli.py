@@ -249,3 +249,31 @@ def test_backup_is_a_consistent_copy_taken_while_writes_go_on(
             check=True,
         )
         assert "TABLE DATA public ethics_case" in listing.stdout
+
+
+@pytest.mark.parametrize(
+    ("listen", "expected"),
+    [
+        ("postgresql+psycopg://nobody@127.0.0.1:1/nothing", "cannot reach the LISTEN database"),
+        ("OTHER", "live updates would never be heard"),
+    ],
+    ids=["unreachable", "other-database"],
+)
+def test_serve_stops_with_one_clear_line_when_the_listen_address_is_wrong(
+    database_url, tmp_path, listen, expected
+):
+    from sqlalchemy.engine import make_url
+
+    if database_url.startswith("sqlite"):
+        pytest.skip("a LISTEN address is PostgreSQL's")
+    if listen == "OTHER":
+        listen = make_url(database_url).set(database="postgres").render_as_string(False)
+    result = run(
+        ["serve", "--port", str(free_port()), "--no-migrate"],
+        database_url,
+        tmp_path,
+        ETHICSFORUM_LISTEN_DATABASE_URL=listen,
+    )
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("ethicsforum: ") and expected in line, line

@@ -76,3 +76,35 @@ def test_a_configured_secret_key_is_used_as_given(tmp_path):
     settings = Settings(secret_key="s" * 20, instance_dir=tmp_path / "instance")
     assert settings.resolved_secret_key() == "s" * 20
     assert not (tmp_path / "instance").exists()
+
+
+@pytest.mark.parametrize(
+    ("database_url", "listen_url", "message"),
+    [
+        ("postgresql+psycopg://u@pgbouncer:6432/db", "not a url", "not a database URL"),
+        ("postgresql+psycopg://u@pgbouncer:6432/db", "sqlite:///x.db", "server's own address"),
+        ("postgresql+psycopg://u@pgbouncer:6432/db", "postgresql+asyncpg://u@h/db", "own address"),
+        ("sqlite:///x.db", "postgresql+psycopg://u@h/db", "only for PostgreSQL behind PgBouncer"),
+        ("postgresql+psycopg://u@h/db", "postgresql+psycopg://u@h/db", "LISTEN does not work"),
+    ],
+    ids=["not-a-url", "sqlite", "other-driver", "sqlite-main", "same-address"],
+)
+def test_a_listen_address_that_cannot_work_is_refused_with_a_reason(
+    monkeypatch, database_url, listen_url, message
+):
+    monkeypatch.setenv("ETHICSFORUM_DATABASE_URL", database_url)
+    monkeypatch.setenv("ETHICSFORUM_LISTEN_DATABASE_URL", listen_url)
+    with pytest.raises(ValidationError) as info:
+        Settings()
+    assert message in str(info.value)
+
+
+def test_a_listen_address_means_requests_go_through_a_pooler(monkeypatch):
+    monkeypatch.setenv("ETHICSFORUM_DATABASE_URL", "postgresql+psycopg://u@pgbouncer:6432/db")
+    assert not Settings().through_pooler
+    monkeypatch.setenv("ETHICSFORUM_LISTEN_DATABASE_URL", "postgresql://u@db-server:5432/db")
+    settings = Settings()
+    assert settings.through_pooler
+    assert settings.listen_database_url == "postgresql://u@db-server:5432/db"
+    monkeypatch.setenv("ETHICSFORUM_LISTEN_DATABASE_URL", "")
+    assert not Settings().through_pooler

@@ -27,7 +27,10 @@ def backup(settings: Settings, target: Path) -> None:
         if url.get_backend_name() == "sqlite":
             _sqlite(url.database or "", partial)
         else:
-            _postgres(url, partial)
+            # pg_dump sets session state (search_path among it) before its transaction:
+            # through PgBouncer in transaction mode that would be left on a server connection
+            # other clients then use, so the dump goes to the server's own address.
+            _postgres(make_url(settings.listen_database_url or settings.database_url), partial)
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)

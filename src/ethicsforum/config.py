@@ -38,6 +38,11 @@ class Settings(BaseSettings):
         default="sqlite:///instance/ethicsforum.db",
         description="SQLAlchemy URL: sqlite:///path or postgresql+psycopg://user@host/db",
     )
+    listen_database_url: str | None = Field(
+        default=None,
+        description="Set when DATABASE_URL points at PgBouncer in transaction mode: the "
+        "PostgreSQL server's own address, for each worker's LISTEN connection.",
+    )
     secret_key: SecretStr | None = Field(
         default=None,
         description="Derives the pseudonym keys and the CSRF tokens; generated when unset.",
@@ -104,7 +109,7 @@ class Settings(BaseSettings):
             return value.strip().lower() == "on"
         return value
 
-    @field_validator("secret_key", "base_url", mode="before")
+    @field_validator("secret_key", "base_url", "listen_database_url", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         # `ETHICSFORUM_BASE_URL=` in a .env file means "not set", not "the empty address".
@@ -156,6 +161,45 @@ class Settings(BaseSettings):
             raise ValueError("PostgreSQL URLs must use the psycopg driver: postgresql+psycopg://")
         return value
 
+    @field_validator("listen_database_url")
+    @classmethod
+    def _check_listen_url(cls, value: str | None) -> str | None:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        if value is None:
+            return None
+        try:
+            url = make_url(value)
+        except ArgumentError as exc:
+            raise ValueError(f"not a database URL: {value!r}") from exc
+        if url.get_backend_name() != "postgresql" or url.get_driver_name() not in {
+            "psycopg",
+            "",
+        }:
+            raise ValueError(
+                "must be the PostgreSQL server's own address, "
+                "postgresql+psycopg://USER@HOST:5432/DB (not PgBouncer's)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _listen_url_needs_a_pooled_postgresql(self) -> Settings:
+        if self.listen_database_url is None:
+            return self
+        if self.is_sqlite:
+            raise ValueError(
+                "ETHICSFORUM_LISTEN_DATABASE_URL is only for PostgreSQL behind PgBouncer; "
+                "unset it, or point ETHICSFORUM_DATABASE_URL at PgBouncer"
+            )
+        if self.listen_database_url == self.database_url:
+            raise ValueError(
+                "ETHICSFORUM_LISTEN_DATABASE_URL must be the PostgreSQL server's own address, "
+                "not the same as ETHICSFORUM_DATABASE_URL (PgBouncer's): LISTEN does not "
+                "work through transaction pooling; unset it when there is no PgBouncer"
+            )
+        return self
+
     @model_validator(mode="after")
     def _no_placeholder_secret(self) -> Settings:
         if self.secret_key is not None and len(self.secret_key.get_secret_value()) < 16:
@@ -165,6 +209,11 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def through_pooler(self) -> bool:
+        """DATABASE_URL reaches PostgreSQL through PgBouncer in transaction mode."""
+        return self.listen_database_url is not None
 
     @property
     def base_is_https(self) -> bool:

@@ -20,6 +20,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import Engine
 
 from ethicsforum.config import STREAM_DB_SLOTS
+from ethicsforum.db import listen_url
 from ethicsforum.discussions import announce
 from ethicsforum.discussions.announce import CHANNEL, Event
 from ethicsforum.errors import BUSY, DomainError
@@ -130,7 +131,7 @@ class Broker:
     async def _listen(self) -> None:
         import psycopg
 
-        url = _libpq_url(self.engine)
+        url = listen_url(self.engine)
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
@@ -199,10 +200,6 @@ class Broker:
         if self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._deliver, event)
 
-
-def _libpq_url(engine: Engine) -> str:
-    """The engine's database as psycopg's own LISTEN connection names it."""
-    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def events_after(engine: Engine, discussion_id: int, after: int, limit: int) -> list[Event]:
