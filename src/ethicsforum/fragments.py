@@ -13,7 +13,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
-from fastapi import Request
+from fastapi import Request, Response
 
 KEEP = 256
 
@@ -57,3 +57,75 @@ class FragmentCache:
 def fragments(request: Request) -> FragmentCache:
     cache: FragmentCache = request.app.state.fragments
     return cache
+
+
+# ---- whole answers, with their ETag ------------------------------------------------------
+
+RESPONSE_BUDGET = 64 * 1024 * 1024  # bytes of kept answers per process
+
+
+class ResponseCache:
+    """Whole answers (body and media type) by key, bounded by their total size, LRU."""
+
+    def __init__(self, budget: int = RESPONSE_BUDGET) -> None:
+        self.budget = budget
+        self.size = 0
+        self._items: OrderedDict[str, tuple[bytes, str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, etag: str) -> tuple[bytes, str] | None:
+        with self._lock:
+            item = self._items.get(etag)
+            if item is not None:
+                self._items.move_to_end(etag)
+            return item
+
+    def put(self, etag: str, body: bytes, media_type: str) -> None:
+        if len(body) > self.budget // 8:
+            return
+        with self._lock:
+            old = self._items.pop(etag, None)
+            if old is not None:
+                self.size -= len(old[0])
+            self._items[etag] = (body, media_type)
+            self.size += len(body)
+            while self.size > self.budget:
+                _, (dropped, _) = self._items.popitem(last=False)
+                self.size -= len(dropped)
+
+
+def etag_of(key: Hashable) -> str:
+    """A weak validator naming the key (keyed by the secret, so it tells nothing about it)."""
+    from ethicsforum import keys
+
+    return f'W/"{keys.token("etag", repr(key))[:32]}"'
+
+
+def answer(request: Request, key: Hashable, build: Callable[[], Response]) -> Response:
+    """The answer under key: 304 when the client holds it (If-None-Match), the kept bytes when
+    this process has them, else build() (kept when 200).
+
+    The key must name everything the answer depends on: for a discussion's pages and API, the
+    rows access() read (the discussion with its generation and phase, cohort, case, version,
+    membership), the viewer's account and sign-in, and the path, query and htmx headers.
+    """
+    etag = etag_of(key)
+    # Cache-Control stays SecurityHeaders' (no-store on what is meant for one person).
+    headers = {"ETag": etag, "Vary": "HX-Request"}
+    if etag in _if_none_match(request):
+        return Response(status_code=304, headers=headers)
+    store: ResponseCache = request.app.state.responses
+    kept = store.get(etag)
+    if kept is not None:
+        return Response(kept[0], media_type=kept[1], headers=headers)
+    response = build()
+    if response.status_code == 200:
+        store.put(etag, bytes(response.body), response.media_type or "text/html")
+        for name, value in headers.items():
+            response.headers[name] = value
+    return response
+
+
+def _if_none_match(request: Request) -> set[str]:
+    value = request.headers.get("if-none-match")
+    return {v.strip() for v in value.split(",")} if value else set()

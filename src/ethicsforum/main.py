@@ -14,7 +14,7 @@ from ethicsforum import __version__, errors, keys, templating
 from ethicsforum.config import Settings, get_settings
 from ethicsforum.db import make_engine
 from ethicsforum.discussions.events import Broker
-from ethicsforum.fragments import FragmentCache
+from ethicsforum.fragments import FragmentCache, ResponseCache
 from ethicsforum.security import ConcurrencyLimit, InputGuard, SecurityHeaders
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.summaries = SummaryCache()
     app.state.fragments = FragmentCache()
+    app.state.responses = ResponseCache()
     app.state.live_renders = discussions_stream.LiveRenders()
     templating.use_directory(str(settings.templates_dir))
 

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import OAuth2PasswordBearer
+from starlette.concurrency import run_in_threadpool
 
 from ethicsforum.accounts import cohorts, policy, service
 from ethicsforum.accounts.cohorts import CohortAccess
@@ -17,12 +18,18 @@ from ethicsforum.params import Id
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-def _api_identity(
-    request: Request, session: SessionDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+async def _api_identity(
+    request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]
 ) -> tuple[Account, ApiToken]:
+    # On the event loop: the identity cache answers without I/O; only a miss takes a thread
+    # (and a short read transaction of its own, never the request's, which may be a write).
     if not token:
         raise HTTPException(401, "not signed in", headers={"WWW-Authenticate": "Bearer"})
-    found = service.resolve_token(session, token=token)
+    found = service.cached_token(token)
+    if found is None:
+        found = await run_in_threadpool(
+            service.looked_up_token, request.app.state.engine, token=token
+        )
     if found is None:
         raise HTTPException(401, "invalid or expired token", headers={"WWW-Authenticate": "Bearer"})
     return found
@@ -31,7 +38,7 @@ def _api_identity(
 ApiIdentity = Annotated[tuple[Account, ApiToken], Depends(_api_identity)]
 
 
-def _api_account(identity: ApiIdentity) -> Account:
+async def _api_account(identity: ApiIdentity) -> Account:
     return identity[0]
 
 

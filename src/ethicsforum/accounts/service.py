@@ -10,12 +10,14 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from zxcvbn import zxcvbn  # type: ignore[import-untyped]
 
 from ethicsforum import security_log
+from ethicsforum.accounts import identity
 from ethicsforum.accounts.models import Account, ApiToken, Role
-from ethicsforum.db import utcnow
+from ethicsforum.db import read_session, utcnow
 from ethicsforum.errors import Conflict, DomainError, Invalid
 
 TOKEN_LIFETIME = timedelta(hours=12)
@@ -155,6 +157,38 @@ def resolve_token(session: Session, *, token: str) -> tuple[Account, ApiToken] |
     if api_token.revoked_at or api_token.expires_at <= utcnow() or account.deactivated_at:
         return None
     return account, api_token
+
+
+def cached_token(token: str) -> tuple[Account, ApiToken] | None:
+    """The account behind a live token from the identity cache, without I/O; None when it is
+    not there or has expired (then ask `looked_up_token`)."""
+    entry = identity.CACHE.get("token", hash_token(token))
+    if entry is None or dict(entry.row)["expires_at"] <= utcnow():
+        return None
+    return identity.detached(Account, entry.account), identity.detached(ApiToken, entry.row)
+
+
+def looked_up_token(engine: Engine, *, token: str) -> tuple[Account, ApiToken] | None:
+    """The account behind a live token, read in a short read transaction of its own and kept
+    in the identity cache."""
+    epoch = identity.CACHE.epoch
+    with read_session(engine) as session:
+        found = resolve_token(session, token=token)
+        if found is None:
+            return None
+        session.expunge_all()
+    account, api_token = found
+    identity.CACHE.put(
+        identity.Entry(
+            kind="token",
+            token_hash=api_token.token_hash,
+            account_id=account.id or 0,
+            row=identity.snapshot(api_token),
+            account=identity.snapshot(account),
+        ),
+        epoch=epoch,
+    )
+    return found
 
 
 def revoke_token(session: Session, *, api_token: ApiToken, account: Account) -> None:

@@ -7,11 +7,14 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlmodel import Session, select
+from sqlalchemy import update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
 
+from ethicsforum.accounts import identity
 from ethicsforum.accounts.models import Account, BrowserSession
 from ethicsforum.accounts.service import hash_token
-from ethicsforum.db import utcnow
+from ethicsforum.db import read_session, utcnow, write_session
 from ethicsforum.urls import SESSION_COOKIE
 
 COOKIE = SESSION_COOKIE
@@ -81,6 +84,57 @@ def resolve(
         browser_session.last_seen_at = now
         session.add(browser_session)
         session.commit()
+    return SignedIn(browser_session, account)
+
+
+def cached(token: str, *, idle: timedelta) -> SignedIn | None:
+    """The live session behind a cookie from the identity cache, without I/O; None when it
+    is not there, has ended or timed out, or is due a touch (then ask `looked_up`)."""
+    entry = identity.CACHE.get("session", hash_token(token))
+    if entry is None:
+        return None
+    row = dict(entry.row)
+    now = utcnow()
+    last_seen = row["last_seen_at"]
+    if row["expires_at"] <= now or last_seen + idle <= now or now - last_seen >= TOUCH_EVERY:
+        return None
+    return SignedIn(
+        identity.detached(BrowserSession, entry.row), identity.detached(Account, entry.account)
+    )
+
+
+def looked_up(engine: Engine, *, token: str, idle: timedelta) -> SignedIn | None:
+    """The live session behind a cookie, read from the database in a short read transaction
+    of its own (touched, when due, in a write of one statement), and kept in the cache."""
+    epoch = identity.CACHE.epoch
+    with read_session(engine) as session:
+        found = resolve(session, token=token, idle=idle, touch=False)
+        if found is None:
+            return None
+        browser_session, account = found.browser_session, found.account
+        session.expunge_all()
+    now = utcnow()
+    if now - browser_session.last_seen_at >= TOUCH_EVERY:
+        # On the connection, not through the ORM: a touch changes nothing the cache keeps
+        # but the time, which is stored with the entry below.
+        with write_session(engine) as writer:
+            writer.connection().execute(
+                update(BrowserSession)
+                .where(col(BrowserSession.id) == browser_session.id)
+                .values(last_seen_at=now)
+            )
+            writer.commit()
+        browser_session.last_seen_at = now
+    identity.CACHE.put(
+        identity.Entry(
+            kind="session",
+            token_hash=browser_session.token_hash,
+            account_id=account.id or 0,
+            row=identity.snapshot(browser_session),
+            account=identity.snapshot(account),
+        ),
+        epoch=epoch,
+    )
     return SignedIn(browser_session, account)
 
 

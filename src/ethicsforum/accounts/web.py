@@ -8,12 +8,12 @@ from typing import Annotated
 from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, Request, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ethicsforum import keys
 from ethicsforum.accounts import sessions
 from ethicsforum.accounts.models import Account
-from ethicsforum.db import SessionDep
 from ethicsforum.errors import DomainError
 from ethicsforum.urls import cookie_name, is_https
 
@@ -63,13 +63,21 @@ def delete_session_cookie(request: Request, response: Response) -> None:
     )
 
 
-def signed_in(request: Request, db: SessionDep) -> sessions.SignedIn | None:
-    """The browser's live session, if its cookie names one."""
+async def signed_in(request: Request) -> sessions.SignedIn | None:
+    """The browser's live session, if its cookie names one.
+
+    On the event loop: the identity cache answers without I/O; only a miss (or a session due
+    its touch) takes a thread and a short transaction of its own, never the request's.
+    """
     token = session_cookie(request)
     found = None
     if token:
         idle = timedelta(minutes=request.app.state.settings.session_idle_minutes)
-        found = sessions.resolve(db, token=token, idle=idle)
+        found = sessions.cached(token, idle=idle)
+        if found is None:
+            found = await run_in_threadpool(
+                sessions.looked_up, request.app.state.engine, token=token, idle=idle
+            )
     request.state.signed_in = found
     return found
 
@@ -77,14 +85,14 @@ def signed_in(request: Request, db: SessionDep) -> sessions.SignedIn | None:
 SignedInDep = Annotated[sessions.SignedIn | None, Depends(signed_in)]
 
 
-def page_viewer(state: SignedInDep) -> Account | None:
+async def page_viewer(state: SignedInDep) -> Account | None:
     return state.account if state else None
 
 
 PageViewer = Annotated[Account | None, Depends(page_viewer)]
 
 
-def page_account(state: SignedInDep) -> Account:
+async def page_account(state: SignedInDep) -> Account:
     if state is None:
         raise SignInRequired("sign in to see this page")
     return state.account

@@ -11,8 +11,10 @@ from ethicsforum import security_log
 from ethicsforum.accounts.deps import ApiAccount
 from ethicsforum.aggregation import brief, service, spotlight
 from ethicsforum.db import SessionDep
+from ethicsforum.discussions import present
 from ethicsforum.discussions import service as discussions
 from ethicsforum.discussions.service import Access
+from ethicsforum.fragments import answer
 from ethicsforum.moderation import participation
 from ethicsforum.params import BodyId, Id
 
@@ -51,10 +53,15 @@ def get_summary(
     include_hidden: bool = False,
 ) -> Response:
     """The class's reasoning in aggregate; faculty may count hidden posts too."""
-    summary = service.summarize(
-        session, found=found, include_hidden=include_hidden, cache=summary_cache(request)
-    )
-    return Response(summary.json_bytes(), media_type="application/json")
+
+    def build() -> Response:
+        summary = service.summarize(
+            session, found=found, include_hidden=include_hidden, cache=summary_cache(request)
+        )
+        return Response(summary.json_bytes(), media_type="application/json")
+
+    key = present.answer_key(request, found, "summary-api", include_hidden)
+    return answer(request, key, build)
 
 
 class SpotlightInput(BaseModel):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from pydantic import TypeAdapter
 
 from ethicsforum.accounts import policy
 from ethicsforum.accounts.deps import ApiAccount
@@ -19,6 +20,7 @@ from ethicsforum.discussions.schemas import (
     StancePublic,
 )
 from ethicsforum.discussions.service import Access
+from ethicsforum.fragments import answer
 from ethicsforum.params import Id, OptionalPage
 from ethicsforum.urls import absolute_url
 
@@ -110,15 +112,25 @@ def edit_discussion(
 
 @router.get("/discussions/{discussion_id}/positions", response_model=list[present.PositionPublic])
 def list_positions(
+    request: Request,
     session: SessionDep,
     found: DiscussionIn,
     page: OptionalPage = None,
     per_page: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[present.PositionPublic]:
+) -> Response:
     """Positions in posting order (all, or one page with ?page=)."""
     limit, offset = (per_page, (page - 1) * per_page) if page else (None, 0)
-    positions = service.positions_of(session, found=found, limit=limit, offset=offset)
-    return present.positions_public(session, found, positions)
+
+    def build() -> Response:
+        positions = service.positions_of(session, found=found, limit=limit, offset=offset)
+        items = present.positions_public(session, found, positions)
+        return Response(_POSITION_LIST.dump_json(items), media_type="application/json")
+
+    key = present.answer_key(request, found, "positions-api", limit, offset)
+    return answer(request, key, build)
+
+
+_POSITION_LIST = TypeAdapter(list[present.PositionPublic])
 
 
 @router.post(

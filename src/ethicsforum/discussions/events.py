@@ -1,7 +1,8 @@
 """Live updates: this process's open streams, and the announcements that reach them.
 
 Announcements are made by discussions.announce, in the transaction of the change. On
-PostgreSQL they arrive here through one LISTEN connection per server process, so a stream
+PostgreSQL they arrive here through one LISTEN connection per server process (which also
+hears the sign-in changes of accounts.identity, so every worker's cache drops them), so a stream
 held by any worker hears a change made through any other; on SQLite (one process) they are
 handed over after the commit. Announcements carry only ids: each stream renders what its
 viewer may see (discussions.stream), once per visibility class.
@@ -19,6 +20,7 @@ from typing import Any, TypeVar
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import Engine
 
+from ethicsforum.accounts import identity
 from ethicsforum.config import STREAM_DB_SLOTS
 from ethicsforum.db import listen_url
 from ethicsforum.discussions import announce
@@ -136,9 +138,15 @@ class Broker:
             try:
                 async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
                     await conn.execute(f"LISTEN {CHANNEL}")
+                    await conn.execute(f"LISTEN {identity.CHANNEL}")
+                    # Whatever changed while not listening is unknown: forget every sign-in.
+                    identity.CACHE.clear()
                     self.listening.set()
                     async for note in conn.notifies():
-                        self._deliver(Event.decode(note.payload))
+                        if note.channel == identity.CHANNEL:
+                            identity.received(identity.decode(note.payload))
+                        else:
+                            self._deliver(Event.decode(note.payload))
             except asyncio.CancelledError:
                 raise
             except Exception:  # the database went away: keep trying, streams stay open
@@ -199,7 +207,6 @@ class Broker:
         """Hand a committed announcement to this process's streams from any thread."""
         if self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._deliver, event)
-
 
 
 def events_after(engine: Engine, discussion_id: int, after: int, limit: int) -> list[Event]:

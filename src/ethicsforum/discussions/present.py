@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from fastapi import Request
 from pydantic import BaseModel, model_serializer
 from sqlmodel import Session, col, select
 
@@ -391,3 +392,26 @@ def position_with_rebuttals(
     flat = [rebuttal_public(found, r, looked) for r in rebuttals]
     base = position_public(found, position, looked)
     return PositionWithRebuttals(**base.__dict__, rebuttals=tree(flat))
+
+
+def answer_key(request: Request, found: Access, *parts: Any) -> tuple[Any, ...]:
+    """A fragments.answer key for a discussion's page or API answer: what access() read (the
+    discussion, its generation and phase; cohort, case, version, membership), the viewer and
+    their sign-in (forms carry its token), and the address and htmx headers asked with."""
+    from ethicsforum.accounts.identity import snapshot
+
+    signed = getattr(request.state, "signed_in", None)
+    return (
+        *parts,
+        request.url.path,
+        request.url.query,
+        request.headers.get("HX-Request"),
+        request.headers.get("HX-Target"),
+        snapshot(found.discussion),
+        snapshot(found.cohort),
+        snapshot(found.case),
+        found.version.id,
+        snapshot(found.membership) if found.membership is not None else None,
+        snapshot(found.account),
+        signed.browser_session.id if signed is not None else None,
+    )

@@ -21,7 +21,7 @@ from ethicsforum.discussions import present, service
 from ethicsforum.discussions.models import Phase, Position
 from ethicsforum.errors import DomainError, Invalid
 from ethicsforum.forms import FormDep, form_text
-from ethicsforum.fragments import fragments
+from ethicsforum.fragments import answer, fragments
 from ethicsforum.markdown import render_markdown
 from ethicsforum.params import Id, OptionalQueryId, Page, id_or_none
 from ethicsforum.templating import is_htmx, render, templates
@@ -176,12 +176,17 @@ def discussion_page(
     page: Page = 1,
 ) -> Response:
     found = service.access(session, discussion_id=discussion_id, account=account)
-    context = _discussion_context(request, session, found, page)
-    if context["may_post"]:
-        context.update(_composer_context(found))
-    if is_htmx(request) and request.headers.get("HX-Target") == "position-list":
-        return render(request, "discussions/_position_list.html", context)
-    return render(request, "discussions/discussion.html", context)
+
+    def build() -> Response:
+        context = _discussion_context(request, session, found, page)
+        if context["may_post"]:
+            context.update(_composer_context(found))
+        if is_htmx(request) and request.headers.get("HX-Target") == "position-list":
+            return render(request, "discussions/_position_list.html", context)
+        return render(request, "discussions/discussion.html", context)
+
+    # Everything the page shows changes with the generation or the rows access() read.
+    return answer(request, present.answer_key(request, found, "discussion-page", page), build)
 
 
 @router.post("/discussions/{discussion_id}/positions", name="position_create")
@@ -477,6 +482,20 @@ def position_page(
     reply_to: OptionalQueryId = None,
 ) -> Response:
     position, found = service.get_position(session, position_id=position_id, account=account)
+    key = present.answer_key(request, found, "position-page", position.id, thread, reply_to)
+    return answer(
+        request, key, lambda: _position_page(request, session, position, found, thread, reply_to)
+    )
+
+
+def _position_page(
+    request: Request,
+    session: SessionDep,
+    position: Position,
+    found: service.Access,
+    thread: int | None,
+    reply_to: int | None,
+) -> Response:
     last_event = service.last_event_id(session, discussion_id=found.discussion.id or 0)
     # The tree is the page's bulk (hundreds of rebuttals); it is rendered once per
     # generation and visibility class and shared (fragments.py). A reply form pointed at
