@@ -104,3 +104,41 @@ def test_a_failed_sign_in_never_rehashes(client, session, stronger_hasher):
     response = client.post("/api/v1/auth/token", data={"username": "jo", "password": "nope-1234"})
     assert response.status_code == 401
     assert fresh(session).exec(select(Account.password_hash)).one() == account.password_hash
+
+
+@pytest.mark.parametrize("route", ["/login", "/api/v1/auth/token"])
+def test_the_password_is_checked_before_anything_is_written(client, session, app, route):
+    """Argon2 is slow on purpose: on SQLite the request's write transaction (which holds the
+    database's only write lock from its BEGIN) must not be open while it runs, or a class
+    signing in at once queues behind every hash. The credentials are read and checked on a
+    read connection; the write connection's first statement comes after."""
+    from sqlalchemy import event
+
+    from tests.factories import PASSWORD, csrf_from, make_account
+
+    make_account(session, username="jo")
+    data = {"username": "jo", "password": PASSWORD}
+    if route == "/login":
+        data["csrf_token"] = csrf_from(client.get("/login").text)
+    statements: list[tuple[int, str]] = []
+
+    def seen(conn, _cursor, statement, *_):  # type: ignore[no-untyped-def]
+        statements.append((id(conn.connection.dbapi_connection), statement.strip().upper()))
+
+    event.listen(app.state.engine, "before_cursor_execute", seen)
+    try:
+        answer = client.post(route, data=data, follow_redirects=False)
+    finally:
+        event.remove(app.state.engine, "before_cursor_execute", seen)
+    assert answer.status_code in (200, 303), answer.text
+    account_read = next(
+        i for i, (_, s) in enumerate(statements) if "FROM ACCOUNT" in s and "USERNAME" in s
+    )
+    reader = statements[account_read][0]
+    writes = [i for i, (conn, s) in enumerate(statements) if s.startswith(("INSERT", "UPDATE"))]
+    assert writes, statements
+    writer = statements[writes[0]][0]
+    assert writer != reader, "the password was checked inside the write transaction"
+    assert all(conn != writer for conn, _ in statements[: account_read + 1]), (
+        "the write transaction began before the password was checked"
+    )

@@ -28,7 +28,7 @@ from ethicsforum.accounts.schemas import (
     MemberPublic,
     TokenPublic,
 )
-from ethicsforum.db import SessionDep
+from ethicsforum.db import SessionDep, read_session
 from ethicsforum.params import Id
 from ethicsforum.urls import absolute_for
 
@@ -44,13 +44,15 @@ def issue_token(
 ) -> TokenPublic:
     """Exchange a username and password for a bearer token (OAuth2 password flow)."""
     try:
-        account = service.sign_in(
-            session,
-            username=username,
-            password=password,
-            address=request.client.host if request.client else "unknown",
-            rate_limited=request.app.state.settings.rate_limits,
-        )
+        with read_session(request.app.state.engine) as reader:
+            account = service.sign_in(
+                session,
+                reader=reader,
+                username=username,
+                password=password,
+                address=request.client.host if request.client else "unknown",
+                rate_limited=request.app.state.settings.rate_limits,
+            )
     except service.BadCredentials as exc:
         raise HTTPException(401, exc.message, headers={"WWW-Authenticate": "Bearer"}) from None
     except TooManyAttempts as exc:

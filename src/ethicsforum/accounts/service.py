@@ -211,31 +211,45 @@ def _rehash_if_needed(account: Account, password: str) -> bool:
 
 
 def sign_in(
-    session: Session, *, username: str, password: str, address: str, rate_limited: bool
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    address: str,
+    rate_limited: bool,
+    reader: Session | None = None,
 ) -> Account:
     """Check credentials under the sign-in rate limits and record the attempt.
 
     Raises TooManyAttempts before checking anything once a limit is reached, and
     BadCredentials (the same for an unknown user as for a wrong password) otherwise. A
     password hashed with older Argon2 parameters is re-hashed with the current ones.
+
+    The limits and the password are checked through `reader` when given (a read session):
+    Argon2 takes tens of milliseconds on purpose, and on SQLite a request's write session
+    would hold the database's only write lock all that time, so a class signing in at once
+    would queue behind every hash. Only the attempt (and a re-hash) is written in `session`.
     """
     from ethicsforum.accounts import ratelimit
 
+    reader = reader if reader is not None else session
     name = username.strip().lower()
     if rate_limited:
         try:
-            ratelimit.check(session, username=username, address=address)
+            ratelimit.check(reader, username=username, address=address)
         except ratelimit.TooManyAttempts as exc:
             security_log.event(
                 "sign_in_locked", username=name, address=address, retry_after=exc.retry_after
             )
             raise
     try:
-        account = authenticate(session, username=username, password=password)
+        account = authenticate(reader, username=username, password=password)
     except BadCredentials:
         ratelimit.record(session, username=username, address=address, succeeded=False)
         security_log.event("sign_in_failed", username=name, address=address)
         raise
+    if reader is not session:
+        reader.expunge(account)  # the writing session takes it over (a re-hash is saved there)
     rehashed = _rehash_if_needed(account, password)
     if rehashed:
         session.add(account)

@@ -13,7 +13,7 @@ from ethicsforum.accounts import cohorts, policy, service, sessions, web
 from ethicsforum.accounts.models import Account
 from ethicsforum.accounts.ratelimit import TooManyAttempts
 from ethicsforum.accounts.web import PageAccount, SignedInDep, safe_next
-from ethicsforum.db import SessionDep
+from ethicsforum.db import SessionDep, read_session
 from ethicsforum.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from ethicsforum.errors import DomainError
 from ethicsforum.params import Id
@@ -87,13 +87,15 @@ def login_submit(
             error="Enter your username and your password.",
         )
     try:
-        account = service.sign_in(
-            session,
-            username=username,
-            password=password,
-            address=request.client.host if request.client else "unknown",
-            rate_limited=settings.rate_limits,
-        )
+        with read_session(request.app.state.engine) as reader:
+            account = service.sign_in(
+                session,
+                reader=reader,
+                username=username,
+                password=password,
+                address=request.client.host if request.client else "unknown",
+                rate_limited=settings.rate_limits,
+            )
     except service.BadCredentials:
         return _login_page(
             request,
