@@ -4,6 +4,7 @@ are capped per sign-in and per process, re-check the sign-in and end after their
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import threading
 from datetime import timedelta
@@ -119,7 +120,10 @@ def test_a_burst_of_requests_and_streams_gets_only_200_or_503(
             await asyncio.gather(*tasks)
             return answers, statuses
 
-        answers, stream_statuses = asyncio.run(burst())
+        # In a thread of its own: a browser test earlier in this worker may have left
+        # Playwright's event loop running in the main thread, where asyncio.run refuses.
+        with concurrent.futures.ThreadPoolExecutor(1) as runner:
+            answers, stream_statuses = runner.submit(asyncio.run, burst()).result()
         after = httpx.get(f"{base}/api/v1/me", headers=bearer)
 
     codes = [a.status_code for a in answers]
