@@ -53,10 +53,12 @@ def expected_line(front_line: int) -> int:
 @pytest.mark.parametrize("name", FRONTS)
 def test_each_expensive_front_matter_is_one_clear_problem_with_its_line(name):
     front, line, word = FRONTS[name]
-    started = time.perf_counter()
+    # CPU seconds of this process (the app runs in it), not wall time: a blow-up is work,
+    # and a machine busy with other tests must not look like one.
+    started = time.process_time()
     with pytest.raises(CaseFileInvalid) as info:
         parse_case_file(case_text(front), source="x.md")
-    assert time.perf_counter() - started < 1
+    assert time.process_time() - started < 1
     [problem] = info.value.problems
     assert problem.line == expected_line(line), problem
     assert word in problem.message, problem
@@ -90,9 +92,11 @@ def writer(client, session):
 @pytest.mark.parametrize("path", ["/api/v1/cases/check", "/api/v1/cases/import"])
 def test_the_api_answers_422_with_the_line_quickly(client, writer, name, path):
     front, line, word = FRONTS[name]
-    started = time.perf_counter()
+    # CPU seconds of this process (the app runs in it), not wall time: a blow-up is work,
+    # and a machine busy with other tests must not look like one.
+    started = time.process_time()
     response = client.post(path, content=case_text(front).encode(), headers={**writer, **MARKDOWN})
-    assert time.perf_counter() - started < 1
+    assert time.process_time() - started < 1
     assert response.status_code == 422, response.text
     [problem] = response.json()["detail"]
     assert problem["line"] == expected_line(line)

@@ -36,12 +36,14 @@ def kim(client, session):
 
 @pytest.mark.parametrize("headers", [{}, HTMX], ids=["page", "htmx"])
 def test_the_audits_900_kb_of_brackets_is_refused_without_rendering(client, ann, headers):
-    started = time.perf_counter()
+    # CPU seconds of this process (the app runs in it), not wall time: a blow-up is work,
+    # and a machine busy with other tests must not look like one.
+    started = time.process_time()
     # 300,000 brackets are 900 KB once form-encoded (%5B), under the 1 MiB request limit.
     response = client.post(
         "/markdown/preview", data={"body": "[" * 300_000, "csrf_token": ann}, headers=headers
     )
-    assert time.perf_counter() - started < 2
+    assert time.process_time() - started < 2
     assert response.status_code == (200 if headers else 422)
     preview = BeautifulSoup(response.text, "html.parser").select_one("#preview")
     assert preview["role"] == "alert"
@@ -110,9 +112,11 @@ def test_the_case_editor_preview_is_rate_limited(client, kim):
     ids=["quotes", "list-markers", "nested-lists", "emphasis", "images"],
 )
 def test_nested_or_pathological_markdown_at_the_cap_renders_quickly(text):
-    started = time.perf_counter()
+    # CPU seconds of this process (the app runs in it), not wall time: a blow-up is work,
+    # and a machine busy with other tests must not look like one.
+    started = time.process_time()
     render_markdown(text[:MAX_BODY])
-    assert time.perf_counter() - started < 1
+    assert time.process_time() - started < 1
     assert render_markdown("> " * 200 + "deep").count("<blockquote>") <= 20
 
 
