@@ -103,7 +103,9 @@ def _rebuttal(obj: Rebuttal, new: bool) -> Iterable[Change]:
 @derive(Stance)
 def _stance(obj: Stance, new: bool) -> Iterable[Change]:
     if new:
-        yield Change(obj.discussion_id, "stance", obj.id or 0)
+        # About its student (not the row): streams hand it to that student's tabs alone,
+        # without a query, however many others are open.
+        yield Change(obj.discussion_id, "stance", obj.account_id)
 
 
 @derive(Discussion)

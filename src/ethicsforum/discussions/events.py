@@ -68,7 +68,8 @@ class Subscription:
     fell more than BACKLOG behind (a stalled reader), word that it must catch up from the
     LiveEvent table instead."""
 
-    def __init__(self) -> None:
+    def __init__(self, account_id: int | None = None) -> None:
+        self.account_id = account_id  # whose stream: a stance is sent to its student's alone
         self.pending: deque[Event] = deque()
         self.behind = False
         self.wake = asyncio.Event()
@@ -186,8 +187,10 @@ class Broker:
             return await run_in_threadpool(fn, *args)
 
     @contextlib.asynccontextmanager
-    async def subscribe(self, discussion_id: int) -> AsyncIterator[Subscription]:
-        subscription = Subscription()
+    async def subscribe(
+        self, discussion_id: int, account_id: int | None = None
+    ) -> AsyncIterator[Subscription]:
+        subscription = Subscription(account_id)
         self._streams.setdefault(discussion_id, set()).add(subscription)
         try:
             yield subscription
@@ -201,6 +204,8 @@ class Broker:
         if event is None:
             return
         for subscription in list(self._streams.get(event.discussion_id, ())):
+            if event.kind == "stance" and subscription.account_id != event.subject_id:
+                continue  # private to its student: the other streams need not even wake
             subscription.put(event)
 
     def deliver_threadsafe(self, event: Event) -> None:

@@ -43,7 +43,7 @@ from ethicsforum.db import SessionDep, read_session
 from ethicsforum.discussions import present, service
 from ethicsforum.discussions.announce import Event
 from ethicsforum.discussions.events import Broker, StreamTicket, Subscription, events_after
-from ethicsforum.discussions.models import Position, Rebuttal, Stance
+from ethicsforum.discussions.models import Position, Rebuttal
 from ethicsforum.errors import NotFound
 from ethicsforum.params import AfterEvent, Id, OptionalQueryId
 from ethicsforum.templating import templates
@@ -109,10 +109,8 @@ def _facts(request: Request, event: Event) -> Facts:
             rebuttal = session.get(Rebuttal, event.subject_id)
             if rebuttal is not None:
                 return Facts(rebuttal.author_id, rebuttal.position_id)
-        elif event.kind == "stance":
-            stance = session.get(Stance, event.subject_id)
-            if stance is not None:
-                return Facts(stance.account_id, None)
+        elif event.kind == "stance":  # its subject is the student
+            return Facts(event.subject_id, None)
     return Facts(None, None)
 
 
@@ -417,7 +415,7 @@ async def discussion_events(
         sent = _Sent(since or 0)
         # Subscribed before the catch-up is read, so nothing falls between the two.
         subscription: Subscription
-        async with broker.subscribe(discussion_id) as subscription:
+        async with broker.subscribe(discussion_id, viewer.account.id) as subscription:
             yield "retry: 3000\n: connected\n\n"
             backlog: list[Event] = []
             if since is not None:
