@@ -330,6 +330,11 @@ async def _rendering(
     return html, facts
 
 
+def _latest(engine: Any, discussion_id: int) -> int:
+    with read_session(engine) as session:
+        return service.last_event_id(session, discussion_id=discussion_id)
+
+
 def _last_event_id(request: Request, after: int | None) -> int | None:
     """Where the browser is: its Last-Event-ID on a reconnect, else what its page was
     rendered after; None when neither says (nothing is replayed)."""
@@ -418,7 +423,11 @@ async def discussion_events(
         async with broker.subscribe(discussion_id, viewer.account.id) as subscription:
             yield "retry: 3000\n: connected\n\n"
             backlog: list[Event] = []
-            if since is not None:
+            if since is None:
+                # Nothing to replay, but a stream that falls behind later catches up from
+                # here, not from the discussion's first event.
+                sent.last = await broker.run_db(_latest, engine, discussion_id)
+            else:
                 replay = await missed(since)
                 if replay is None:
                     yield _sse(None, "update", _reload_notice(request, discussion_id))
@@ -445,11 +454,12 @@ async def discussion_events(
                     if subscription.behind:  # fell behind: catch up from the table
                         subscription.behind = False
                         subscription.pending.clear()
-                        replay = await missed(sent.last)
-                        if replay is None:
+                        backlog = await broker.run_db(
+                            events_after, engine, discussion_id, sent.last, 10 * REPLAY
+                        )
+                        if len(backlog) == 10 * REPLAY:
                             yield _sse(None, "update", _reload_notice(request, discussion_id))
                             return
-                        backlog = replay
                     else:
                         backlog = list(subscription.pending)
                         subscription.pending.clear()
