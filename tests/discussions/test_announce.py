@@ -17,6 +17,7 @@ from ethicsforum.main import create_app
 from tests.conftest import fresh
 from tests.discussions.conftest import open_discussion, position_body, post_position
 from tests.discussions.test_live import cookie_for
+from tests.discussions.test_views import claim_fields
 from tests.factories import sign_in_browser
 from tests.live import EventReader, serve_in_thread
 
@@ -42,17 +43,6 @@ class Announcements:
         if rows:
             self.seen = rows[-1].id
         return [(r.kind, r.subject_id) for r in rows]
-
-
-def claim_fields(*rows):
-    out = {}
-    for i, (framework, direction, text) in enumerate(rows):
-        out |= {
-            f"claims-{i}-framework": framework,
-            f"claims-{i}-direction": direction,
-            f"claims-{i}-text": text,
-        }
-    return out
 
 
 POSITION_FORM = {

@@ -139,6 +139,20 @@ class IdentityCache:
 CACHE = IdentityCache()
 
 
+def remember(kind: str, row: BrowserSession | ApiToken, account: Account, *, epoch: int) -> None:
+    """Keep a credential's row and its account, as read from the database at `epoch`."""
+    CACHE.put(
+        Entry(
+            kind=kind,
+            token_hash=row.token_hash,
+            account_id=account.id or 0,
+            row=snapshot(row),
+            account=snapshot(account),
+        ),
+        epoch=epoch,
+    )
+
+
 def changed(
     session: Session,
     account_id: int | None = None,

@@ -178,16 +178,7 @@ def looked_up_token(engine: Engine, *, token: str) -> tuple[Account, ApiToken] |
             return None
         session.expunge_all()
     account, api_token = found
-    identity.CACHE.put(
-        identity.Entry(
-            kind="token",
-            token_hash=api_token.token_hash,
-            account_id=account.id or 0,
-            row=identity.snapshot(api_token),
-            account=identity.snapshot(account),
-        ),
-        epoch=epoch,
-    )
+    identity.remember("token", api_token, account, epoch=epoch)
     return found
 
 

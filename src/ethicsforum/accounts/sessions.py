@@ -125,16 +125,7 @@ def looked_up(engine: Engine, *, token: str, idle: timedelta) -> SignedIn | None
             )
             writer.commit()
         browser_session.last_seen_at = now
-    identity.CACHE.put(
-        identity.Entry(
-            kind="session",
-            token_hash=browser_session.token_hash,
-            account_id=account.id or 0,
-            row=identity.snapshot(browser_session),
-            account=identity.snapshot(account),
-        ),
-        epoch=epoch,
-    )
+    identity.remember("session", browser_session, account, epoch=epoch)
     return SignedIn(browser_session, account)
 
 

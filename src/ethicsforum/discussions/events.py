@@ -19,12 +19,14 @@ from typing import Any, TypeVar
 
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import Engine
+from sqlmodel import select
 
 from ethicsforum.accounts import identity
 from ethicsforum.config import STREAM_DB_SLOTS
-from ethicsforum.db import listen_url
+from ethicsforum.db import listen_url, read_session
 from ethicsforum.discussions import announce
 from ethicsforum.discussions.announce import CHANNEL, Event
+from ethicsforum.discussions.models import LiveEvent
 from ethicsforum.errors import BUSY, DomainError
 
 # Announcements a stream may fall behind by before it catches up from the LiveEvent table.
@@ -216,11 +218,6 @@ class Broker:
 
 def events_after(engine: Engine, discussion_id: int, after: int, limit: int) -> list[Event]:
     """A discussion's announcements after the one with id `after`, oldest first."""
-    from sqlmodel import select
-
-    from ethicsforum.db import read_session
-    from ethicsforum.discussions.models import LiveEvent
-
     with read_session(engine) as session:
         rows = session.exec(
             select(LiveEvent)

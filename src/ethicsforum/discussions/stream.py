@@ -39,7 +39,7 @@ from starlette.types import Receive, Scope, Send
 from ethicsforum.accounts import sessions
 from ethicsforum.accounts.models import Account
 from ethicsforum.accounts.web import SignInRequired, session_cookie
-from ethicsforum.db import SessionDep, read_session
+from ethicsforum.db import read_session
 from ethicsforum.discussions import present, service
 from ethicsforum.discussions.announce import Event
 from ethicsforum.discussions.events import Broker, StreamTicket, Subscription, events_after
@@ -391,13 +391,9 @@ class _Sent:
 async def discussion_events(
     request: Request,
     discussion_id: Id,
-    db: SessionDep,
     position: OptionalQueryId = None,
     after: AfterEvent = None,
 ) -> StreamingResponse:
-    # The app-wide CSRF check reads the sign-in through the request's session, which would
-    # otherwise stay open (a pooled connection idle in transaction) as long as the stream.
-    await run_in_threadpool(db.close)
     viewer = await run_in_threadpool(_check, request, discussion_id, position)
     broker: Broker = request.app.state.broker
     settings = request.app.state.settings
